@@ -1,0 +1,111 @@
+// Configuration of the sample apps, read from the environment once at start-up. The same names are used by the demo,
+// the e2e tests and docker-compose.yml (test/compose.e2e-spec.ts checks that they agree).
+import type { RedisStreamsServerOptions } from 'nestjs-redis-streams';
+
+export type AppName = 'gateway' | 'email' | 'push' | 'bi';
+
+/** The port each app listens on when `PORT` is unset. */
+export const DEFAULT_PORTS: Readonly<Record<AppName, number>> = Object.freeze({
+  gateway: 3000,
+  email: 3001,
+  push: 3002,
+  bi: 3003,
+});
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** Every environment variable an app reads, with what it does. */
+export const ENV_VARS = Object.freeze({
+  REDIS_URL: `Where Redis is (default ${DEFAULT_REDIS_URL}).`,
+  PORT: 'The HTTP port (defaults: gateway 3000, email 3001, push 3002, bi 3003).',
+  HOST: 'The HTTP interface to bind (default 0.0.0.0).',
+  CONSUMER_NAME: "This instance's consumer name in its groups (default: host name, pid and a random part).",
+  KEY_PREFIX: 'Prepended to every Redis key the apps use (default none).',
+  CLAIM_MIN_IDLE_MS: 'Entries pending this long with a dead consumer are taken over (library default 30000).',
+  CLAIM_INTERVAL_MS: 'How often abandoned entries are looked for (library default 5000).',
+  CONCURRENCY: 'Entries one reader handles at once (library default 50).',
+  MAIL_SEND_DELAY_MS: 'email only: simulated latency of sending one mail (default 0).',
+  LOG_LEVEL: 'Lowest Nest log level printed: error, warn, log, debug or verbose (default log).',
+});
+
+export type EnvName = keyof typeof ENV_VARS;
+
+export interface AppConfig {
+  app: AppName;
+  redisUrl: string;
+  host: string;
+  port: number;
+  consumer?: string;
+  keyPrefix: string;
+  minIdleTime?: number;
+  claimInterval?: number;
+  concurrency?: number;
+  mailSendDelayMs: number;
+  logLevel: LogLevelName;
+}
+
+const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/** Reads the configuration of `app`; a malformed variable fails start-up with a message naming it. */
+export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const logLevel = (env.LOG_LEVEL ?? 'log') as LogLevelName;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${env.LOG_LEVEL}".`);
+  }
+  return {
+    app,
+    redisUrl: nonEmpty(env, 'REDIS_URL') ?? DEFAULT_REDIS_URL,
+    host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
+    port: integer(env, 'PORT', 1, 65_535) ?? DEFAULT_PORTS[app],
+    consumer: nonEmpty(env, 'CONSUMER_NAME'),
+    keyPrefix: env.KEY_PREFIX ?? '',
+    minIdleTime: integer(env, 'CLAIM_MIN_IDLE_MS', 1),
+    claimInterval: integer(env, 'CLAIM_INTERVAL_MS', 0),
+    concurrency: integer(env, 'CONCURRENCY', 1),
+    mailSendDelayMs: integer(env, 'MAIL_SEND_DELAY_MS', 0) ?? 0,
+    logLevel,
+  };
+}
+
+/**
+ * The RedisStreamsServer options of an app. New groups start at the stream's beginning (`startId: '0'`) so that a
+ * service deployed after the gateway has already accepted traffic still handles every entry.
+ */
+export function serverOptions(config: AppConfig, group?: string): RedisStreamsServerOptions {
+  return {
+    connection: config.redisUrl,
+    keyPrefix: config.keyPrefix,
+    group,
+    consumer: config.consumer,
+    startId: '0',
+    minIdleTime: config.minIdleTime,
+    claimInterval: config.claimInterval,
+    concurrency: config.concurrency,
+  };
+}
+
+/** The Nest log levels at and above `level`. */
+export function logLevels(level: LogLevelName): LogLevelName[] {
+  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1);
+}
+
+function nonEmpty(env: NodeJS.ProcessEnv, name: EnvName): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(
+  env: NodeJS.ProcessEnv,
+  name: EnvName,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}; got "${raw}".`);
+  }
+  return value;
+}

@@ -1,0 +1,160 @@
+// The Nest side of the benchmark, one mode per process (BENCH_MODE), driven by bench/run.mjs over IPC:
+//   group       a Nest microservice on RedisStreamsServer with one @EventPattern handler (consumer-group reads)
+//   broadcast   a Nest microservice with one @Broadcast handler, started on `go`, reading the stream from 0
+//   emit        RedisStreamsClient.emit, TOTAL entries, WINDOW emits in flight at a time
+//   nest-redis  a Nest microservice on the built-in Transport.REDIS (pub/sub) with one @EventPattern handler
+//   nest-redis-emit  Nest's ClientRedis.emit, TOTAL messages, WINDOW in flight at a time
+// Handlers do what the raw loops do per entry: the payload is parsed (by the transport) and its number summed.
+import 'reflect-metadata';
+import { Controller, type INestMicroservice, Logger, Module, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ClientProxyFactory, EventPattern, Payload, Transport } from '@nestjs/microservices';
+import { Broadcast, RedisStreamsClient, RedisStreamsServer } from 'nestjs-redis-streams';
+import { firstValueFrom } from 'rxjs';
+import { LatencyRecorder } from '../lib/latency.mjs';
+import { makePayload } from '../lib/payload.mjs';
+
+interface BenchPayload {
+  n: number;
+  t: number;
+}
+
+const env = process.env;
+const STREAM = env.STREAM ?? 'bench';
+const TARGET = Number(env.TARGET ?? Infinity);
+const latency = env.LATENCY === '1' ? new LatencyRecorder(Number(env.WARMUP ?? 0)) : undefined;
+let processed = 0;
+let checksum = 0;
+
+const control = new Map<string, (msg: Record<string, unknown>) => void>();
+process.on('message', (msg: { type: string }) => control.get(msg.type)?.(msg));
+const on = (type: string): Promise<Record<string, unknown>> => new Promise((resolve) => control.set(type, resolve));
+const send = (msg: Record<string, unknown>): void => void process.send!(msg);
+
+/** Sends the last message, then exits (so a --cpu-prof profile is written even if a handle would linger). */
+function exitWith(msg: Record<string, unknown>): void {
+  process.send!(msg, () => process.exit(0));
+}
+
+function count(data: BenchPayload): void {
+  processed++;
+  checksum += data.n;
+  latency?.record(data);
+  if (processed === TARGET) send({ type: 'done', processed, at: performance.timeOrigin + performance.now() });
+}
+
+@Controller()
+class GroupController {
+  @EventPattern(STREAM)
+  handle(@Payload() data: BenchPayload): void {
+    count(data);
+  }
+}
+
+@Controller()
+class BroadcastController {
+  @Broadcast(STREAM)
+  handle(@Payload() data: BenchPayload): void {
+    count(data);
+  }
+}
+
+function moduleWith(controller: Type): Type {
+  @Module({ controllers: [controller] })
+  class BenchModule {}
+  return BenchModule;
+}
+
+async function serve(app: INestMicroservice, gated: boolean): Promise<void> {
+  if (gated) {
+    send({ type: 'ready' });
+    await on('go');
+    await app.listen();
+  } else {
+    await app.listen();
+    send({ type: 'ready' });
+  }
+  await on('stop');
+  await app.close();
+  exitWith({ type: 'result', processed, checksum, latency: latency?.summary() });
+}
+
+async function emitAll(emit: (n: number) => Promise<unknown>, close: () => Promise<void> | void): Promise<void> {
+  const total = Number(env.TOTAL);
+  const window = Number(env.WINDOW ?? 1000);
+  await emit(-1); // connects, so the timing covers emits only
+  send({ type: 'ready' });
+  await on('go');
+  const started = performance.now();
+  for (let sent = 0; sent < total;) {
+    const size = Math.min(window, total - sent);
+    const inFlight = new Array<Promise<unknown>>(size);
+    for (let i = 0; i < size; i++) inFlight[i] = emit(sent + i);
+    await Promise.all(inFlight);
+    sent += size;
+  }
+  send({ type: 'done', ms: performance.now() - started, total });
+  await on('stop');
+  await close();
+  exitWith({ type: 'result' });
+}
+
+const logger = env.BENCH_VERBOSE === '1' ? undefined : (['error', 'warn'] as ('error' | 'warn')[]);
+if (logger) Logger.overrideLogger(logger); // clients outside an app log through the static logger
+
+switch (env.BENCH_MODE) {
+  case 'group':
+  case 'broadcast': {
+    const isGroup = env.BENCH_MODE === 'group';
+    const server = new RedisStreamsServer({
+      connection: env.REDIS_URL!,
+      group: isGroup ? env.GROUP : undefined,
+      consumer: env.CONSUMER,
+      startId: '$',
+      broadcastStartId: '0',
+    });
+    const app = await NestFactory.createMicroservice(moduleWith(isGroup ? GroupController : BroadcastController), {
+      strategy: server,
+      logger,
+    });
+    await serve(app, !isGroup);
+    break;
+  }
+  case 'nest-redis': {
+    const url = new URL(env.REDIS_URL!);
+    const app = await NestFactory.createMicroservice(moduleWith(GroupController), {
+      transport: Transport.REDIS,
+      options: { host: url.hostname, port: Number(url.port) },
+      logger,
+    });
+    await serve(app, false);
+    break;
+  }
+  case 'emit': {
+    const client = new RedisStreamsClient({ connection: env.REDIS_URL! });
+    await client.connect();
+    const warm = `${STREAM}:warm`;
+    await emitAll(
+      (n) => firstValueFrom(client.emit(n < 0 ? warm : STREAM, makePayload(n))),
+      () => client.close(),
+    );
+    break;
+  }
+  case 'nest-redis-emit': {
+    const url = new URL(env.REDIS_URL!);
+    const client = ClientProxyFactory.create({
+      transport: Transport.REDIS,
+      options: { host: url.hostname, port: Number(url.port) },
+    });
+    await client.connect();
+    await emitAll(
+      (n) => firstValueFrom(client.emit(STREAM, makePayload(n)), { defaultValue: undefined }),
+      () => client.close(),
+    );
+    break;
+  }
+  default:
+    throw new Error(
+      `Unknown BENCH_MODE ${env.BENCH_MODE}; expected group, broadcast, emit, nest-redis or nest-redis-emit.`,
+    );
+}

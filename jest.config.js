@@ -1,0 +1,24 @@
+// Unit tests sit beside their source (libs/**/src/**/*.spec.ts); integration tests talk to a private redis-server
+// that test/support/redis-server.ts starts for each file. Chaos and e2e suites have configs of their own.
+/** @type {import('jest').Config} */
+export const base = {
+  rootDir: '.',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: {
+    '^nestjs-redis-streams$': '<rootDir>/libs/redis-streams/src/index.ts',
+    '^nestjs-redis-streams/health$': '<rootDir>/libs/redis-streams/src/health/index.ts',
+    '^nestjs-redis-streams/metrics$': '<rootDir>/libs/redis-streams/src/metrics/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
+  },
+  testEnvironment: 'node',
+  modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/libs/redis-streams/dist', '<rootDir>/test/fixtures'],
+};
+
+export default {
+  ...base,
+  testMatch: ['<rootDir>/libs/**/src/**/*.spec.ts', '<rootDir>/test/integration/**/*.spec.ts'],
+  testTimeout: 30_000,
+};

@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// `npx nestjs-redis-streams …`: the operator's view of the transport's streams, groups and dead letters.
+import { parseArgs } from 'node:util';
+import type { Redis } from 'ioredis';
+import { GroupNotFoundError, StreamNotFoundError } from '../inspect/index.js';
+import { CliError, UsageError } from './cli.error.js';
+import { connectRedis } from './connect-redis.js';
+import { listDeadLetters, replayDeadLetters } from './dead-letters.command.js';
+import { statusCommand } from './status.command.js';
+
+const HELP = `Usage: nestjs-redis-streams <command> [options]
+
+Commands:
+  status                          Streams, consumer groups, consumers, pending entries and lag.
+                                  Streams are discovered under --prefix unless named with --stream.
+  dead-letters list <stream>      The oldest dead letters of <stream> (--count, default 100).
+  dead-letters replay <stream>    Moves dead letters back onto <stream> as new entries:
+                                  the given --id ones, or else the oldest --count (default 100).
+
+Options:
+  --url <url>                 Redis URL (redis://user:password@host:port/db, rediss:// for TLS).
+                              Default: $REDIS_URL, else redis://127.0.0.1:6379.
+  --prefix <prefix>           The keyPrefix your apps use (default: none).
+  --stream <name>             A stream to show (status); repeat or separate with commas.
+  --group <name>              Only this consumer group (status).
+  --id <id>                   A dead-letter id to replay; repeatable.
+  --count <n>                 How many dead letters to list or replay (default 100).
+  --dead-letter-suffix <s>    Suffix of dead-letter streams (default ":dead", the server's default).
+  --tls-ca <file>             PEM file of the CA that signed Redis's certificate (rediss://).
+  --json                      Print JSON instead of tables, for scripts.
+  -h, --help                  Show this help.
+
+Exit codes: 0 success, 1 failure (Redis unreachable, stream or group not found, …), 2 wrong usage.`;
+
+async function main(argv: string[]): Promise<string> {
+  const { values, positionals } = parse(argv);
+  if (values.help || positionals.length === 0) return HELP;
+  const [command, sub, stream, ...extra] = positionals;
+  const count = parseCount(values.count);
+  const common = {
+    prefix: values.prefix ?? '',
+    deadLetterSuffix: values['dead-letter-suffix'] ?? ':dead',
+    json: values.json ?? false,
+  };
+  const connect = (): Promise<Redis> =>
+    connectRedis({ url: values.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', tlsCa: values['tls-ca'] });
+
+  if (command === 'status') {
+    if (sub !== undefined)
+      throw new UsageError(`\`status\` takes no arguments (got "${sub}"); name streams with --stream.`);
+    const streams = (values.stream ?? []).flatMap((s) => s.split(',')).filter((s) => s.length > 0);
+    return withRedis(connect, (redis) => statusCommand(redis, { ...common, streams, group: values.group }));
+  }
+  if (command === 'dead-letters') {
+    if (sub !== 'list' && sub !== 'replay') {
+      throw new UsageError(
+        `\`dead-letters\` takes \`list <stream>\` or \`replay <stream>\`${sub ? ` (got "${sub}")` : ''}.`,
+      );
+    }
+    if (!stream)
+      throw new UsageError(
+        `\`dead-letters ${sub}\` needs the stream name: nestjs-redis-streams dead-letters ${sub} <stream>.`,
+      );
+    if (extra.length > 0) throw new UsageError(`Unexpected arguments: ${extra.join(' ')}.`);
+    if (sub === 'list' && values.id) throw new UsageError('--id only applies to `dead-letters replay`.');
+    const options = { ...common, stream, count, ids: values.id ?? [] };
+    return withRedis(connect, (redis) =>
+      sub === 'list' ? listDeadLetters(redis, options) : replayDeadLetters(redis, options),
+    );
+  }
+  throw new UsageError(
+    `Unknown command "${command}". The commands are: status, dead-letters list, dead-letters replay.`,
+  );
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' },
+        prefix: { type: 'string' },
+        stream: { type: 'string', multiple: true },
+        group: { type: 'string' },
+        id: { type: 'string', multiple: true },
+        count: { type: 'string' },
+        'dead-letter-suffix': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function parseCount(value: string | undefined): number {
+  if (value === undefined) return 100;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1)
+    throw new UsageError(`--count takes a whole number >= 1 (got "${value}").`);
+  return count;
+}
+
+async function withRedis(connect: () => Promise<Redis>, run: (redis: Redis) => Promise<string>): Promise<string> {
+  const redis = await connect();
+  try {
+    return await run(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Turns what went wrong into one readable line; unexpected errors keep their stack for a bug report. */
+function report(err: unknown): { message: string; exitCode: number } {
+  if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
+  if (err instanceof StreamNotFoundError || err instanceof GroupNotFoundError)
+    return { message: err.message, exitCode: 1 };
+  if (err instanceof Error && /^NOPERM/.test(err.message)) {
+    return {
+      message: `The Redis user lacks a permission the CLI needs: ${err.message}. See docs/security.md for the ACL.`,
+      exitCode: 1,
+    };
+  }
+  if (err instanceof Error && /Connection is closed|ECONNRESET|ETIMEDOUT/.test(err.message)) {
+    return {
+      message: `Lost the connection to Redis: ${err.message}. Check that Redis is running and reachable.`,
+      exitCode: 1,
+    };
+  }
+  return { message: err instanceof Error ? (err.stack ?? err.message) : String(err), exitCode: 1 };
+}
+
+main(process.argv.slice(2)).then(
+  (output) => process.stdout.write(`${output}\n`),
+  (err: unknown) => {
+    const { message, exitCode } = report(err);
+    process.stderr.write(`nestjs-redis-streams: ${message}\n`);
+    process.exitCode = exitCode;
+  },
+);

@@ -1,0 +1,88 @@
+import type { Redis } from 'ioredis';
+import { GroupNotFoundError, StreamInspector, type StreamStatus } from '../inspect/index.js';
+import { formatDuration, formatTable } from './format-table.js';
+
+export interface StatusOptions {
+  prefix: string;
+  deadLetterSuffix: string;
+  /** Stream names without prefix; discovered with SCAN when empty. */
+  streams: string[];
+  /** Only this group (an error where a named stream lacks it). */
+  group?: string;
+  json: boolean;
+}
+
+/** `status`: streams, their groups, consumers, pending and lag, as tables or JSON. */
+export async function statusCommand(redis: Redis, options: StatusOptions): Promise<string> {
+  const inspector = new StreamInspector(redis, {
+    keyPrefix: options.prefix,
+    deadLetterStream: (key) => key + options.deadLetterSuffix,
+  });
+  const names = options.streams.length > 0 ? options.streams : await inspector.discover();
+  const streams: StreamStatus[] = [];
+  for (const name of names) {
+    const stream = await inspector.stream(name, true);
+    if (options.group !== undefined) {
+      stream.groups = stream.groups.filter((group) => group.name === options.group);
+      // Naming a stream and a group that isn't on it is a mistake worth an error; when streams were discovered, the
+      // group only filters.
+      if (stream.groups.length === 0 && options.streams.length > 0)
+        throw new GroupNotFoundError(name, stream.key, options.group);
+    }
+    streams.push(stream);
+  }
+  if (options.json) return JSON.stringify({ prefix: options.prefix, streams }, null, 2);
+  return renderStatus(streams, options);
+}
+
+function renderStatus(streams: StreamStatus[], options: StatusOptions): string {
+  if (streams.length === 0) {
+    return options.prefix
+      ? `No streams under the prefix "${options.prefix}". Check --prefix (the keyPrefix your apps use).`
+      : 'No streams found.';
+  }
+  const sections = [
+    formatTable(
+      ['STREAM', 'LENGTH', 'GROUPS', 'DEAD LETTERS', 'FIRST ID', 'LAST ID'],
+      streams.map((s) => [
+        s.name,
+        s.length,
+        s.groups.length,
+        s.deadLetters,
+        s.firstEntryId ?? '-',
+        s.lastEntryId ?? '-',
+      ]),
+    ),
+  ];
+  const groups = streams.flatMap((s) => s.groups.map((g) => ({ stream: s.name, group: g })));
+  if (groups.length > 0) {
+    sections.push(
+      formatTable(
+        ['STREAM', 'GROUP', 'CONSUMERS', 'PENDING', 'LAG', 'LAST DELIVERED'],
+        groups.map(({ stream, group }) => [
+          stream,
+          group.name,
+          group.consumerCount,
+          group.pending,
+          group.lag ?? '?',
+          group.lastDeliveredId,
+        ]),
+      ),
+    );
+  }
+  const consumers = groups.flatMap(({ stream, group }) =>
+    (group.consumers ?? []).map((consumer) => [
+      stream,
+      group.name,
+      consumer.name,
+      consumer.pending,
+      formatDuration(consumer.idle),
+    ]),
+  );
+  if (consumers.length > 0) sections.push(formatTable(['STREAM', 'GROUP', 'CONSUMER', 'PENDING', 'IDLE'], consumers));
+  const header = options.prefix ? `Key prefix: "${options.prefix}"\n\n` : '';
+  const footnote = groups.some(({ group }) => group.lag === null)
+    ? '\n\nLAG "?": Redis cannot tell (entries were deleted after the group\'s position, or Redis is older than 7).'
+    : '';
+  return header + sections.join('\n\n') + footnote;
+}

@@ -1,0 +1,207 @@
+import { Logger } from '@nestjs/common';
+import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import type { Redis } from 'ioredis';
+import { from, type Observable, throwError } from 'rxjs';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { PayloadTooLargeError } from '../errors/payload-too-large.error.js';
+import { RedisStreamsStatus, type RedisStreamsEvents } from '../events/redis-streams.events.js';
+import { CLIENT_DEFAULTS, type RedisStreamsClientOptions } from '../interfaces/redis-streams-options.interface.js';
+import type { StreamHeaders, StreamSerializer } from '../interfaces/serialization.interface.js';
+import { connectOrExplain, createRedis } from '../redis/connection.js';
+import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
+import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
+import { validateClientOptions } from '../server/validate-options.js';
+import { RedisStreamsRecord } from './redis-streams.record.js';
+import { RequestSender } from './request-sender.js';
+
+/**
+ * Nest client for Redis Streams. `emit(stream, payload)` appends an entry (XADD) and its observable emits the entry
+ * id and completes once Redis has it. Concurrent emits share round trips (ioredis auto-pipelining).
+ */
+export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStreamsStatus> {
+  protected readonly logger = new Logger(RedisStreamsClient.name);
+  private readonly options: RedisStreamsClientOptions & typeof CLIENT_DEFAULTS;
+  private readonly entrySerializer: StreamSerializer;
+  private readonly listeners: [keyof RedisStreamsEvents, RedisStreamsEvents[keyof RedisStreamsEvents]][] = [];
+  private redis?: Redis;
+  private connecting?: Promise<Redis>;
+  private closing?: Promise<void>;
+  /** Request/response state, created by the first `send()`. */
+  private requests?: RequestSender;
+
+  constructor(options: RedisStreamsClientOptions = {}) {
+    super();
+    validateClientOptions(options);
+    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    this.options = { ...CLIENT_DEFAULTS, ...defined };
+    this.entrySerializer = options.serializer ?? new JsonEntrySerializer();
+  }
+
+  /** Connects once; later calls return the same connection. */
+  connect(): Promise<Redis> {
+    if (this.closing) return Promise.reject(new Error('RedisStreamsClient is closed; create a new one.'));
+    this.connecting ??= this.open();
+    return this.connecting;
+  }
+
+  private async open(): Promise<Redis> {
+    const redis = createRedis(this.options.connection, 'commands', 'nestjs-redis-streams:client');
+    let reported = false;
+    redis.on('error', (err: Error) => {
+      if (!reported) this.logger.error(`Redis connection error: ${err.message}`);
+      reported = true;
+    });
+    redis.on('ready', () => {
+      reported = false;
+      this._status$.next(RedisStreamsStatus.CONNECTED);
+    });
+    redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
+    redis.on('end', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
+    for (const [event, listener] of this.listeners) redis.on(event, listener);
+    this.redis = redis;
+    try {
+      await connectOrExplain(redis);
+    } catch (err) {
+      this.connecting = undefined;
+      redis.disconnect();
+      throw err;
+    }
+    return redis;
+  }
+
+  /**
+   * Appends `data` (or a `RedisStreamsRecord` with headers) to the stream `pattern`. The returned observable is hot:
+   * the entry is written whether or not anyone subscribes; it emits the new entry's id, then completes.
+   */
+  override emit<TResult = string, TInput = unknown>(pattern: string, data: TInput): Observable<TResult> {
+    if (pattern === undefined || pattern === null || data === undefined || data === null) {
+      return throwError(
+        () =>
+          new InvalidOptionsError('data', 'emit() takes a stream name and a payload that is not null or undefined.'),
+      );
+    }
+    const written = this.dispatchEvent<TResult>(this.packetOf(pattern, data));
+    written.catch(() => undefined); // reported to subscribers; unobserved emits must not crash the process
+    return from(written);
+  }
+
+  /**
+   * Nest 12's `createPacket` also runs the dispatch hook (`setOnDispatchHook`, which may add `metadata` such as a
+   * trace id); Nest 11's ClientProxy has neither, so the packet is built plainly there.
+   */
+  private packetOf(pattern: string, data: unknown): ReadPacket {
+    const create = (this as unknown as { createPacket?: (pattern: unknown, data: unknown) => ReadPacket }).createPacket;
+    return typeof create === 'function' ? create.call(this, pattern, data) : { pattern, data };
+  }
+
+  /** Like `emit`, as a promise of the entry id. */
+  async dispatch(stream: string, data: unknown, headers?: StreamHeaders): Promise<string> {
+    return this.dispatchEvent<string>({
+      pattern: stream,
+      data: headers ? new RedisStreamsRecord(data, headers) : data,
+    });
+  }
+
+  protected override async dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
+    if (typeof packet.pattern !== 'string' || packet.pattern.length === 0) {
+      throw new InvalidOptionsError(
+        'pattern',
+        `emit() takes the stream name as a non-empty string, got ${JSON.stringify(packet.pattern)}.`,
+      );
+    }
+    const redis = this.redis && this.connecting ? this.redis : await this.connect();
+    const record = packet.data instanceof RedisStreamsRecord ? packet.data : undefined;
+    const headers = withMetadata(record?.headers, (packet as { metadata?: unknown }).metadata);
+    const fields = this.entrySerializer.serialize(record ? record.data : packet.data, headers);
+    this.checkSize(packet.pattern, fields);
+    const key = this.options.keyPrefix + packet.pattern;
+    const id = this.options.maxLen
+      ? await redis.xadd(key, 'MAXLEN', '~', this.options.maxLen, '*', ...fields)
+      : await redis.xadd(key, '*', ...fields);
+    return id as T;
+  }
+
+  private checkSize(stream: string, fields: string[]): void {
+    let bytes = 0;
+    for (const field of fields) bytes += Buffer.byteLength(field);
+    if (bytes > this.options.maxPayloadBytes)
+      throw new PayloadTooLargeError(stream, bytes, this.options.maxPayloadBytes);
+  }
+
+  /**
+   * `send(stream, data)`: appends a request that one server of the handler's consumer group answers on this client's
+   * reply stream. Nest calls this after `connect()`, so the shared connection exists.
+   */
+  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    this.requests ??= new RequestSender({
+      connection: this.options.connection,
+      commands: this.redis!,
+      keyPrefix: this.options.keyPrefix,
+      maxLen: this.options.maxLen ?? 0,
+      requestTimeout: this.options.requestTimeout,
+      replyTtl: this.options.replyTtl,
+      deserializer: this.options.deserializer ?? new JsonEntryDeserializer(),
+      logger: this.logger,
+      encode: (request, replyHeaders) => {
+        const record = request.data instanceof RedisStreamsRecord ? request.data : undefined;
+        const headers = {
+          ...withMetadata(record?.headers, (request as { metadata?: unknown }).metadata),
+          ...replyHeaders,
+        };
+        const fields = this.entrySerializer.serialize(record ? record.data : request.data, headers);
+        this.checkSize(String(request.pattern), fields);
+        return fields;
+      },
+    });
+    return this.requests.send(packet, callback);
+  }
+
+  /** Requests sent and still waiting for a reply (each is freed by its reply, its timeout or an unsubscribe). */
+  get pendingRequests(): number {
+    return this.requests?.size ?? 0;
+  }
+
+  /** The key of this client's reply stream, once `send()` has been used. */
+  get replyStream(): string | undefined {
+    return this.requests?.replyStream;
+  }
+
+  /** Closes the connection; later calls return the same promise. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const redis = this.redis;
+      if (!redis) return;
+      await this.connecting?.catch(() => undefined);
+      await this.requests
+        ?.close()
+        .catch((err: unknown) => this.logger.warn(`Closing the reply reader failed: ${(err as Error).message}`));
+      // Not connected (a failed connect, Redis down): QUIT would wait in the offline queue forever.
+      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+      else redis.disconnect();
+      this._status$.next(RedisStreamsStatus.DISCONNECTED);
+    })();
+    return this.closing;
+  }
+
+  override on<EventKey extends keyof RedisStreamsEvents = keyof RedisStreamsEvents>(
+    event: EventKey,
+    callback: RedisStreamsEvents[EventKey],
+  ): void {
+    this.listeners.push([event, callback]);
+    this.redis?.on(event, callback);
+  }
+
+  /** The ioredis connection (after `connect()`). */
+  unwrap<T = Redis>(): T {
+    if (!this.redis) throw new Error('RedisStreamsClient is not connected yet: call connect() or emit() first.');
+    return this.redis as T;
+  }
+}
+
+function withMetadata(headers: StreamHeaders | undefined, metadata: unknown): StreamHeaders | undefined {
+  if (metadata === undefined || metadata === null || typeof metadata !== 'object') return headers;
+  const merged: StreamHeaders = { ...headers };
+  for (const [name, value] of Object.entries(metadata))
+    merged[name] = typeof value === 'string' ? value : JSON.stringify(value);
+  return merged;
+}

@@ -1,0 +1,5 @@
+export * from './invalid-options.error.js';
+export * from './no-responder.error.js';
+export * from './payload-too-large.error.js';
+export * from './request-timeout.error.js';
+export * from './undecodable-entry.error.js';

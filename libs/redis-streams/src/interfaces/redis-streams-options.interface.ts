@@ -1,0 +1,162 @@
+import type { RedisOptions } from 'ioredis';
+import type { StreamDeserializer, StreamSerializer } from './serialization.interface.js';
+
+/** A Redis URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS) or ioredis options. */
+export type RedisConnection = string | RedisOptions;
+
+/**
+ * When an entry handled through a consumer group is acknowledged (XACK).
+ * - `after-success`: once the handler's promise resolves or its observable completes; a failure leaves it pending.
+ * - `manual`: only when the handler calls `ctx.ack()`; an entry never acked is redelivered after `minIdleTime`.
+ * - `on-receipt`: before the handler runs (at-most-once: a crash or a failure loses the entry).
+ */
+export type AckMode = 'after-success' | 'manual' | 'on-receipt';
+
+/** Delay before a failed entry is tried again, from the number of deliveries it has had (1 after the first failure). */
+export type RetryBackoff = (deliveries: number) => number;
+
+/** Options shared by the server and the client. */
+export interface RedisStreamsCommonOptions {
+  /** Where Redis is. @defaultValue `'redis://127.0.0.1:6379'` */
+  connection?: RedisConnection;
+  /** Prepended to every stream key this transport reads or writes (`'app1:'` + `Email`). @defaultValue `''` */
+  keyPrefix?: string;
+  /**
+   * The largest serialized payload in bytes. The client refuses larger emits; the server dead-letters larger entries.
+   * @defaultValue 16 MiB
+   */
+  maxPayloadBytes?: number;
+}
+
+/** Options of `RedisStreamsServer`. Per-handler overrides ride in the pattern decorator's extras. */
+export interface RedisStreamsServerOptions extends RedisStreamsCommonOptions {
+  /** The consumer group of `@EventPattern` handlers that name none. Required if any handler relies on it. */
+  group?: string;
+  /**
+   * This instance's consumer name within its groups. Keep it stable across restarts (e.g. a StatefulSet pod name) so a
+   * restarted instance reads its own pending entries first. @defaultValue host name, pid and a random part
+   */
+  consumer?: string;
+  /** How long one blocking read waits for new entries, in ms. Bounded so that a lost read is noticed. @defaultValue 2000 */
+  block?: number;
+  /** The most entries one read returns. @defaultValue 100 */
+  count?: number;
+  /** The most entries a reader has in its handlers at once. `1` keeps stream order. @defaultValue 50 */
+  concurrency?: number;
+  /**
+   * Where a new consumer group starts: `'$'` (only entries added from now on) or `'0'` (the stream's whole history),
+   * or an entry id. Only used when the group is created; an existing group keeps its position. @defaultValue `'$'`
+   */
+  startId?: string;
+  /**
+   * Where `@Broadcast` readers start: `'$'` (entries added after the server started) or `'0'` or an entry id.
+   * @defaultValue `'$'`
+   */
+  broadcastStartId?: string;
+  /** When entries are acknowledged; see {@link AckMode}. @defaultValue `'after-success'` */
+  ack?: AckMode;
+  /** How long `close()` waits for running handlers before leaving their entries pending, in ms. @defaultValue 10000 */
+  shutdownTimeout?: number;
+  /**
+   * An entry pending this long (ms) with another consumer is considered abandoned and claimed (XAUTOCLAIM).
+   * Running handlers keep their own entries fresh, so a slow handler is never claimed. @defaultValue 30000
+   */
+  minIdleTime?: number;
+  /** How often abandoned entries are looked for, in ms. `0` turns claiming off. @defaultValue 5000 */
+  claimInterval?: number;
+  /**
+   * After this many deliveries without success, an entry goes to the dead-letter stream. @defaultValue 5
+   */
+  maxDeliveries?: number;
+  /** Delay before a failed entry is retried. @defaultValue 1 s doubling per delivery, at most 60 s */
+  retryBackoff?: RetryBackoff;
+  /**
+   * The dead-letter stream of a stream (`stream` is the key with its prefix), or `false` to keep failing entries
+   * pending forever. @defaultValue `` `${stream}:dead` ``
+   */
+  deadLetterStream?: ((stream: string) => string) | false;
+  /**
+   * Consumers of this server's groups that have nothing pending and were idle this long (ms) are removed from the
+   * group. `0` turns the clean-up off. @defaultValue 3600000 (1 hour)
+   */
+  consumerIdleTimeout?: number;
+  /**
+   * How often the shared connection is checked with PING, in ms; one that doesn't answer within this time is replaced
+   * (a connection can die without being closed, and acks would wait on it forever). `0` turns it off.
+   * @defaultValue 5000
+   */
+  heartbeatInterval?: number;
+  /** Turns the entry fields into a payload. @defaultValue JSON `data` field, or plain field/value pairs */
+  deserializer?: StreamDeserializer;
+  /** Turns replies to requests into entry fields. @defaultValue JSON `data` field */
+  serializer?: StreamSerializer;
+}
+
+/** Options of `RedisStreamsClient`. */
+export interface RedisStreamsClientOptions extends RedisStreamsCommonOptions {
+  /** Approximate cap (`MAXLEN ~`) on stream length at each emit; trimming drops unread entries. Off by default. */
+  maxLen?: number;
+  /** Turns payloads into entry fields. @defaultValue JSON `data` field */
+  serializer?: StreamSerializer;
+  /** Turns reply entries into values. @defaultValue JSON `data` field */
+  deserializer?: StreamDeserializer;
+  /**
+   * How long `send()` waits for a reply, in ms (for a handler that streams several values: for the next one).
+   * @defaultValue 30000
+   */
+  requestTimeout?: number;
+  /**
+   * Time to live (ms) of this client's reply stream, pushed back every third of it while the client runs: the reply
+   * stream of a client that crashed without `close()` expires after this long. @defaultValue 60000
+   */
+  replyTtl?: number;
+}
+
+/**
+ * Per-handler options, given as the pattern decorator's extras:
+ * `@EventPattern('Email', { group: 'BIGroup', concurrency: 5 })`.
+ */
+export interface RedisStreamsHandlerOptions {
+  /** The consumer group of this handler; the server's `group` when unset. */
+  group?: string;
+  /** Entries of this handler's reader in flight at once. */
+  concurrency?: number;
+  /** Deliveries before the entry goes to the dead-letter stream. */
+  maxDeliveries?: number;
+  /** When entries are acknowledged. */
+  ack?: AckMode;
+  /** Read with plain XREAD: every instance gets every entry. Set by `@Broadcast`. */
+  broadcast?: boolean;
+}
+
+export const DEFAULT_CONNECTION = 'redis://127.0.0.1:6379';
+
+export const DEFAULT_RETRY_BACKOFF: RetryBackoff = (deliveries) => Math.min(1000 * 2 ** (deliveries - 1), 60_000);
+
+export const SERVER_DEFAULTS = Object.freeze({
+  connection: DEFAULT_CONNECTION,
+  keyPrefix: '',
+  maxPayloadBytes: 16 * 1024 * 1024,
+  block: 2000,
+  count: 100,
+  concurrency: 50,
+  startId: '$',
+  broadcastStartId: '$',
+  ack: 'after-success',
+  shutdownTimeout: 10_000,
+  minIdleTime: 30_000,
+  claimInterval: 5000,
+  maxDeliveries: 5,
+  retryBackoff: DEFAULT_RETRY_BACKOFF,
+  deadLetterStream: (stream: string) => `${stream}:dead`,
+  consumerIdleTimeout: 3_600_000,
+  heartbeatInterval: 5000,
+});
+
+export const CLIENT_DEFAULTS = Object.freeze({
+  connection: DEFAULT_CONNECTION,
+  keyPrefix: '',
+  maxPayloadBytes: 16 * 1024 * 1024,
+  requestTimeout: 30_000,
+  replyTtl: 60_000,
+});

@@ -1,0 +1,1 @@
+export { RedisStreamsMetrics, type RedisStreamsMetricsOptions, type RedisSource } from './redis-streams.metrics.js';

@@ -1,0 +1,192 @@
+// Lua scripts for the steps that must be atomic. Each is named `<name>-<numKeys>` with an Input/Output header, and is
+// sent with EVALSHA (falling back to EVAL once per connection when Redis doesn't know it yet).
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(
+    readonly name: string,
+    readonly numKeys: number,
+    readonly lua: string,
+  ) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run<T>(redis: Redis, keys: string[], args: (string | number)[]): Promise<T> {
+    try {
+      return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return (await redis.eval(this.lua, keys.length, ...keys, ...args)) as T;
+    }
+  }
+}
+
+// The ids of ARGV[from..] that are pending in the group and owned by `consumer` (ARGV[2]). One XPENDING scan over the
+// ids' range answers for most of them; an id it didn't return (the scan's COUNT cut it off, or it is not owned) is
+// checked on its own, so the answer is exact. Stream ids are always `ms-seq`.
+const OWNED = `
+local function before(a, b)
+  local ad, bd = string.find(a, '-', 1, true), string.find(b, '-', 1, true)
+  local am, bm = tonumber(string.sub(a, 1, ad - 1)), tonumber(string.sub(b, 1, bd - 1))
+  if am ~= bm then return am < bm end
+  return tonumber(string.sub(a, ad + 1)) < tonumber(string.sub(b, bd + 1))
+end
+local function owned(from)
+  local ids = {}
+  local n = #ARGV - from + 1
+  if n <= 0 then return ids end
+  local lo, hi = ARGV[from], ARGV[from]
+  for i = from + 1, #ARGV do
+    if before(ARGV[i], lo) then lo = ARGV[i] end
+    if before(hi, ARGV[i]) then hi = ARGV[i] end
+  end
+  local pending = {}
+  for _, row in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], lo, hi, 4 * n + 100, ARGV[2])) do
+    pending[row[1]] = true
+  end
+  for i = from, #ARGV do
+    local id = ARGV[i]
+    if pending[id] or #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2]) == 1 then ids[#ids + 1] = id end
+  end
+  return ids
+end
+`;
+
+/**
+ * ack-owned-1: acknowledges the entries that are still this consumer's. An entry another consumer claimed meanwhile
+ * (after a long pause of this one) is left for that consumer to acknowledge after its own run.
+ * Input: KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3..] ids.
+ * Output: the number of entries acknowledged.
+ */
+export const ACK_OWNED = new LuaScript(
+  'ack-owned',
+  1,
+  `${OWNED}
+local ids = owned(3)
+if #ids == 0 then return 0 end
+return redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+`,
+);
+
+/**
+ * refresh-owned-1: resets the idle time of the entries this consumer is still working on (XCLAIM … JUSTID, which does
+ * not raise the delivery count), so no other consumer claims them.
+ * Input: KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3..] ids.
+ * Output: the ids that are no longer this consumer's (acked by someone, claimed by another, or trimmed).
+ */
+export const REFRESH_OWNED = new LuaScript(
+  'refresh-owned',
+  1,
+  `${OWNED}
+local ids = owned(3)
+if #ids > 0 then redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(ids), 'JUSTID') end
+local mine = {}
+for _, id in ipairs(ids) do mine[id] = true end
+local lost = {}
+for i = 3, #ARGV do
+  if not mine[ARGV[i]] then lost[#lost + 1] = ARGV[i] end
+end
+return lost
+`,
+);
+
+/**
+ * dead-letter-2: moves an entry this consumer owns to the dead-letter stream and acknowledges it, in one step.
+ * Input: KEYS[1] stream, KEYS[2] dead-letter stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] id,
+ *        ARGV[4..] the dead-letter entry's fields and values.
+ * Output: the dead-letter entry's id, or false when the entry is no longer this consumer's.
+ */
+export const DEAD_LETTER = new LuaScript(
+  'dead-letter',
+  2,
+  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
+if #p == 0 then return false end
+local fields = {}
+for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+local id = redis.call('XADD', KEYS[2], '*', unpack(fields))
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+return id
+`,
+);
+
+/**
+ * ack-effects-n: acknowledges an entry and applies the handler's declared Redis writes, atomically, only if this is
+ * the first acknowledgement of the entry in the group (XACK answers 1). A second run of the same entry applies nothing.
+ * Input: KEYS[1] stream, KEYS[2..] the effects' keys; ARGV[1] group, ARGV[2] consumer, ARGV[3] id,
+ *        ARGV[4] number of effects, then per effect: command, key index (into KEYS), argument count, arguments.
+ * Output: 1 when applied, 0 when the entry was already acknowledged or is not this consumer's.
+ */
+export const ACK_WITH_EFFECTS = new LuaScript(
+  'ack-effects',
+  -1,
+  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
+if #p == 0 then return 0 end
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) == 0 then return 0 end
+local n = tonumber(ARGV[4])
+local i = 5
+for _ = 1, n do
+  local cmd = ARGV[i]
+  local key = KEYS[tonumber(ARGV[i + 1])]
+  local argc = tonumber(ARGV[i + 2])
+  local args = {}
+  for j = 1, argc do args[j] = ARGV[i + 2 + j] end
+  redis.call(cmd, key, unpack(args))
+  i = i + 3 + argc
+end
+return 1
+`,
+);
+
+/**
+ * delete-idle-consumer-1: removes a consumer from a group only if it has nothing pending and has been idle long enough,
+ * checked in the same step (XGROUP DELCONSUMER would drop its pending entries).
+ * Input: KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] minimum idle time in ms.
+ * Output: 1 when deleted, 0 otherwise.
+ */
+export const DELETE_IDLE_CONSUMER = new LuaScript(
+  'delete-idle-consumer',
+  1,
+  `local consumers = redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+for _, c in ipairs(consumers) do
+  local info = {}
+  for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+  if info['name'] == ARGV[2] then
+    if tonumber(info['pending']) == 0 and tonumber(info['idle']) >= tonumber(ARGV[3]) then
+      redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+      return 1
+    end
+    return 0
+  end
+end
+return 0
+`,
+);
+
+/**
+ * replay-dead-letter-2: puts a dead letter back on its stream (its original fields, without the `dl:` ones) and
+ * removes it from the dead-letter stream, in one step.
+ * Input: KEYS[1] dead-letter stream, KEYS[2] target stream; ARGV[1] dead-letter entry id, ARGV[2] field prefix to strip.
+ * Output: the new entry's id, or false when there is no such dead letter.
+ */
+export const REPLAY_DEAD_LETTER = new LuaScript(
+  'replay-dead-letter',
+  2,
+  `local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #found == 0 then return false end
+local fields = {}
+local entry = found[1][2]
+for i = 1, #entry, 2 do
+  if string.sub(entry[i], 1, #ARGV[2]) ~= ARGV[2] then
+    fields[#fields + 1] = entry[i]
+    fields[#fields + 1] = entry[i + 1]
+  end
+end
+if #fields == 0 then return redis.error_reply('dead letter ' .. ARGV[1] .. ' has no original fields to replay') end
+local id = redis.call('XADD', KEYS[2], '*', unpack(fields))
+redis.call('XDEL', KEYS[1], ARGV[1])
+return id
+`,
+);

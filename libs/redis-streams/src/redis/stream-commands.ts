@@ -1,0 +1,244 @@
+// The Redis Streams command sequences the transport relies on, each a small named function, and the parsing of their
+// replies. Nothing else in the library sends stream commands directly.
+import type { Redis } from 'ioredis';
+import { ACK_OWNED, ACK_WITH_EFFECTS, DEAD_LETTER, DELETE_IDLE_CONSUMER, REFRESH_OWNED } from './scripts.js';
+
+/** One entry as Redis returns it: its id and flat field/value list (`null` fields: the entry was trimmed or deleted). */
+export type RawEntry = [id: string, fields: string[] | null];
+/** Entries read from one stream. */
+export type RawStreamBatch = [stream: string, entries: RawEntry[]];
+
+export function isBusyGroup(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('BUSYGROUP');
+}
+
+export function isNoGroup(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOGROUP');
+}
+
+/** Creates the group (and the stream, MKSTREAM) at `startId`; an existing group is left as it is. Returns `created`. */
+export async function ensureGroup(redis: Redis, stream: string, group: string, startId: string): Promise<boolean> {
+  try {
+    await redis.xgroup('CREATE', stream, group, startId, 'MKSTREAM');
+    return true;
+  } catch (err) {
+    if (isBusyGroup(err)) return false;
+    throw err;
+  }
+}
+
+/** XREADGROUP over several streams at once; `ids` is `>` for new entries or an id to re-read this consumer's pending. */
+export async function readGroup(
+  redis: Redis,
+  group: string,
+  consumer: string,
+  count: number,
+  block: number | undefined,
+  streams: readonly string[],
+  ids: readonly string[],
+): Promise<RawStreamBatch[] | null> {
+  const args: (string | number)[] = ['GROUP', group, consumer, 'COUNT', count];
+  if (block !== undefined) args.push('BLOCK', block);
+  args.push('STREAMS', ...streams, ...ids);
+  return (await redis.call('XREADGROUP', ...args)) as RawStreamBatch[] | null;
+}
+
+/** Plain XREAD (no group): every reader gets every entry after `ids`. */
+export async function readStreams(
+  redis: Redis,
+  count: number,
+  block: number,
+  streams: readonly string[],
+  ids: readonly string[],
+): Promise<RawStreamBatch[] | null> {
+  return (await redis.call('XREAD', 'COUNT', count, 'BLOCK', block, 'STREAMS', ...streams, ...ids)) as
+    RawStreamBatch[] | null;
+}
+
+/** The id of the newest entry ever added to the stream (`0-0` for a missing or never-written stream). */
+export async function lastGeneratedId(redis: Redis, stream: string): Promise<string> {
+  try {
+    const info = (await redis.call('XINFO', 'STREAM', stream)) as unknown[];
+    for (let i = 0; i < info.length; i += 2) {
+      if (info[i] === 'last-generated-id') return info[i + 1] as string;
+    }
+    return '0-0';
+  } catch (err) {
+    if (err instanceof Error && /no such key/i.test(err.message)) return '0-0';
+    throw err;
+  }
+}
+
+/** Acknowledges the ids that are still this consumer's; see `ack-owned-1`. */
+export function ackOwned(
+  redis: Redis,
+  stream: string,
+  group: string,
+  consumer: string,
+  ids: string[],
+): Promise<number> {
+  return ACK_OWNED.run<number>(redis, [stream], [group, consumer, ...ids]);
+}
+
+/** Plain XACK, for entries whose ownership doesn't matter (trimmed entries, at-most-once mode). */
+export function ack(redis: Redis, stream: string, group: string, ids: string[]): Promise<number> {
+  return redis.xack(stream, group, ...ids);
+}
+
+/** Keeps this consumer's in-flight entries from being claimed; returns the ids that are no longer its own. */
+export function refreshOwned(
+  redis: Redis,
+  stream: string,
+  group: string,
+  consumer: string,
+  ids: string[],
+): Promise<string[]> {
+  return REFRESH_OWNED.run<string[]>(redis, [stream], [group, consumer, ...ids]);
+}
+
+/** Moves an owned entry to the dead-letter stream and acks it atomically. Returns the new id, or null if not owned. */
+export async function moveToDeadLetter(
+  redis: Redis,
+  stream: string,
+  deadStream: string,
+  group: string,
+  consumer: string,
+  id: string,
+  fields: string[],
+): Promise<string | null> {
+  return (await DEAD_LETTER.run<string | null>(redis, [stream, deadStream], [group, consumer, id, ...fields])) ?? null;
+}
+
+/** A Redis write a handler declares, applied with the entry's first acknowledgement. */
+export interface RedisEffect {
+  command: string;
+  key: string;
+  args: (string | number)[];
+}
+
+/** Acks an owned entry and applies `effects` only on its first acknowledgement in the group. Returns `applied`. */
+export async function ackWithEffects(
+  redis: Redis,
+  stream: string,
+  group: string,
+  consumer: string,
+  id: string,
+  effects: readonly RedisEffect[],
+): Promise<boolean> {
+  const keys = [stream];
+  const args: (string | number)[] = [group, consumer, id, effects.length];
+  for (const effect of effects) {
+    let index = keys.indexOf(effect.key, 1);
+    if (index === -1) index = keys.push(effect.key) - 1;
+    args.push(effect.command, index + 1, effect.args.length, ...effect.args);
+  }
+  return (await ACK_WITH_EFFECTS.run<number>(redis, keys, args)) === 1;
+}
+
+/** Result of one XAUTOCLAIM step. */
+export interface AutoClaimResult {
+  cursor: string;
+  entries: RawEntry[];
+  /** Ids that were pending but whose entries no longer exist (trimmed); Redis has removed them from the PEL. */
+  deleted: string[];
+}
+
+/** Takes over entries idle for at least `minIdleTime` ms from any consumer of the group (XAUTOCLAIM). */
+export async function autoClaim(
+  redis: Redis,
+  stream: string,
+  group: string,
+  consumer: string,
+  minIdleTime: number,
+  cursor: string,
+  count: number,
+): Promise<AutoClaimResult> {
+  const reply = (await redis.call('XAUTOCLAIM', stream, group, consumer, minIdleTime, cursor, 'COUNT', count)) as [
+    string,
+    RawEntry[],
+    string[]?,
+  ];
+  return { cursor: reply[0], entries: reply[1].filter((e) => e !== null), deleted: reply[2] ?? [] };
+}
+
+/** Takes back one of this consumer's failed entries for a retry if no one else touched it for `minIdleTime` ms. */
+export async function claimForRetry(
+  redis: Redis,
+  stream: string,
+  group: string,
+  consumer: string,
+  minIdleTime: number,
+  id: string,
+): Promise<RawEntry | null> {
+  const reply = (await redis.call('XCLAIM', stream, group, consumer, minIdleTime, id)) as (RawEntry | null)[];
+  return reply.length > 0 && reply[0] ? reply[0] : null;
+}
+
+/** How many times each of `ids` (pending with `consumer`) has been delivered, from XPENDING. */
+export async function deliveryCounts(
+  redis: Redis,
+  stream: string,
+  group: string,
+  consumer: string,
+  ids: string[],
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (ids.length === 0) return counts;
+  let first = ids[0];
+  let last = ids[0];
+  for (const id of ids) {
+    if (compareIds(id, first) < 0) first = id;
+    if (compareIds(id, last) > 0) last = id;
+  }
+  const rows = (await redis.call('XPENDING', stream, group, first, last, ids.length * 2 + 10, consumer)) as [
+    string,
+    string,
+    number,
+    number,
+  ][];
+  for (const [id, , , count] of rows) counts.set(id, count);
+  return counts;
+}
+
+/** Removes `consumer` from the group if it has nothing pending and was idle at least `minIdleTime` ms. */
+export async function deleteIdleConsumer(
+  redis: Redis,
+  stream: string,
+  group: string,
+  consumer: string,
+  minIdleTime: number,
+): Promise<boolean> {
+  return (await DELETE_IDLE_CONSUMER.run<number>(redis, [stream], [group, consumer, minIdleTime])) === 1;
+}
+
+/** The names of a group's consumers, with what they hold and how long they have been idle. */
+export async function groupConsumers(
+  redis: Redis,
+  stream: string,
+  group: string,
+): Promise<{ name: string; pending: number; idle: number }[]> {
+  const rows = (await redis.call('XINFO', 'CONSUMERS', stream, group)) as unknown[][];
+  return rows.map((row) => {
+    const info: Record<string, unknown> = {};
+    for (let i = 0; i < row.length; i += 2) info[row[i] as string] = row[i + 1];
+    return { name: String(info.name), pending: Number(info.pending), idle: Number(info.idle) };
+  });
+}
+
+/** Orders two entry ids (`ms-seq`) as Redis does. */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = splitId(a);
+  const [bm, bs] = splitId(b);
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
+}
+
+function splitId(id: string): [bigint, bigint] {
+  const dash = id.indexOf('-');
+  return dash === -1 ? [BigInt(id), 0n] : [BigInt(id.slice(0, dash)), BigInt(id.slice(dash + 1))];
+}
+
+/** The Unix time in ms at which an auto-generated entry id was made. */
+export function idTimestamp(id: string): number {
+  const dash = id.indexOf('-');
+  return Number(dash === -1 ? id : id.slice(0, dash));
+}

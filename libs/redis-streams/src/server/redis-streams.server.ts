@@ -1,0 +1,350 @@
+import { Logger } from '@nestjs/common';
+import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
+import type { Redis } from 'ioredis';
+import { DEFAULT_REQUEST_GROUP, REDIS_STREAMS_TRANSPORT, REPLY_STREAM_SEGMENT } from '../constants.js';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { RedisStreamsStatus, type RedisStreamsEvents } from '../events/redis-streams.events.js';
+import {
+  type RedisStreamsHandlerOptions,
+  type RedisStreamsServerOptions,
+  SERVER_DEFAULTS,
+} from '../interfaces/redis-streams-options.interface.js';
+import type { StreamDeserializer, StreamSerializer } from '../interfaces/serialization.interface.js';
+import { connectionName, connectOrExplain, createRedis, defaultConsumerName } from '../redis/connection.js';
+import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
+import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
+import { BroadcastReader } from './broadcast-reader.js';
+import { type DeadLetterEvent, GroupReader } from './group-reader.js';
+import type { RedisStreamsObserver } from './redis-streams.observer.js';
+import { RequestResponder } from './request-responder.js';
+import type { StreamSubscription } from './subscription.js';
+import { withTimeout } from './stream-reader.js';
+import { validateServerOptions } from './validate-options.js';
+
+type ResolvedServerOptions = Required<
+  Omit<RedisStreamsServerOptions, 'group' | 'consumer' | 'serializer' | 'deserializer'>
+> &
+  Pick<RedisStreamsServerOptions, 'group'> & { consumer: string };
+
+/** A handler route as registered by Nest, before the server is listening. */
+interface Route {
+  stream: string;
+  options: RedisStreamsHandlerOptions;
+  isEventHandler: boolean;
+}
+
+/**
+ * Nest microservice transport over Redis Streams. `@EventPattern('Email')` handlers consume the stream through a
+ * consumer group (each entry to one consumer of the group); `@Broadcast('Email')` handlers read it with XREAD (every
+ * instance sees every entry). Delivery is at-least-once: acknowledged after success, recovered after a crash.
+ */
+export class RedisStreamsServer
+  extends Server<RedisStreamsEvents, RedisStreamsStatus>
+  implements CustomTransportStrategy
+{
+  override readonly transportId = REDIS_STREAMS_TRANSPORT;
+  /** Handler failures come back to this transport (it awaits handlers) instead of being logged by Nest. */
+  override readonly propagatesEventHandlerErrors = true;
+  protected override readonly logger = new Logger(RedisStreamsServer.name);
+
+  private readonly options: ResolvedServerOptions;
+  private readonly entryDeserializer: StreamDeserializer;
+  /** Turns replies to requests into entry fields. */
+  private readonly replySerializer: StreamSerializer;
+  private readonly routes = new Map<string, Route>();
+  private readonly listeners: [keyof RedisStreamsEvents, RedisStreamsEvents[keyof RedisStreamsEvents]][] = [];
+  private readonly deadLetterListeners: ((event: DeadLetterEvent) => void)[] = [];
+  private readonly observers: RedisStreamsObserver[] = [];
+  private commands?: Redis;
+  private groupReaders: GroupReader[] = [];
+  private broadcastReaders: BroadcastReader[] = [];
+  private closing?: Promise<void>;
+  private heartbeat?: NodeJS.Timeout;
+
+  constructor(options: RedisStreamsServerOptions = {}) {
+    super();
+    validateServerOptions(options);
+    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    this.options = { ...SERVER_DEFAULTS, consumer: defaultConsumerName(), ...defined };
+    this.entryDeserializer = options.deserializer ?? new JsonEntryDeserializer();
+    this.replySerializer = options.serializer ?? new JsonEntrySerializer();
+  }
+
+  /** This instance's consumer name in its groups. */
+  get consumer(): string {
+    return this.options.consumer;
+  }
+
+  override addHandler(
+    pattern: unknown,
+    callback: MessageHandler,
+    isEventHandler = false,
+    extras: Record<string, unknown> = {},
+  ): void {
+    if (typeof pattern !== 'string' || pattern.length === 0) {
+      throw new InvalidOptionsError(
+        'pattern',
+        `Redis Streams patterns name a stream, so they must be non-empty strings; got ${JSON.stringify(pattern)}.`,
+      );
+    }
+    const options = extras as RedisStreamsHandlerOptions;
+    // Handlers of one stream but another group (or broadcast) must not be chained by Nest under one pattern string.
+    const route = options.broadcast
+      ? `broadcast\u0000${pattern}`
+      : `${isEventHandler ? 'group' : 'request'}\u0000${options.group ?? ''}\u0000${pattern}`;
+    if (!this.routes.has(route)) this.routes.set(route, { stream: pattern, options, isEventHandler });
+    super.addHandler(route, callback, isEventHandler, extras);
+  }
+
+  async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
+    try {
+      await this.start();
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  private async start(): Promise<void> {
+    const { connection, consumer } = this.options;
+    const commands = createRedis(connection, 'commands', connectionName(consumer, 'commands'));
+    this.commands = commands;
+    this.watchConnection(commands);
+    for (const [event, listener] of this.listeners) commands.on(event, listener);
+    try {
+      await connectOrExplain(commands);
+    } catch (err) {
+      commands.disconnect(); // listen() fails: stop ioredis from retrying a connection nobody will use
+      throw err;
+    }
+    this._status$.next(RedisStreamsStatus.CONNECTED);
+    this.startHeartbeat(commands);
+
+    const { groups, broadcasts } = this.buildSubscriptions();
+    const base = {
+      connection,
+      commands,
+      consumer,
+      block: this.options.block,
+      count: this.options.count,
+      maxPayloadBytes: this.options.maxPayloadBytes,
+      deserializer: this.entryDeserializer,
+      logger: this.logger,
+      observer: this.observers.length === 0 ? undefined : fanOut(this.observers),
+    };
+    for (const [group, byConcurrency] of groups) {
+      for (const [concurrency, subscriptions] of byConcurrency) {
+        this.groupReaders.push(
+          new GroupReader({
+            ...base,
+            connectionName: connectionName(consumer, 'group', group),
+            subscriptions,
+            concurrency,
+            group,
+            startId: this.options.startId,
+            minIdleTime: this.options.minIdleTime,
+            claimInterval: this.options.claimInterval,
+            retryBackoff: this.options.retryBackoff,
+            consumerIdleTimeout: this.options.consumerIdleTimeout,
+            onDeadLetter: (event) => this.deadLetterListeners.forEach((listener) => listener(event)),
+          }),
+        );
+      }
+    }
+    for (const [concurrency, subscriptions] of broadcasts) {
+      this.broadcastReaders.push(
+        new BroadcastReader({
+          ...base,
+          connectionName: connectionName(consumer, 'broadcast'),
+          subscriptions,
+          concurrency,
+          startId: this.options.broadcastStartId,
+        }),
+      );
+    }
+    await Promise.all([...this.groupReaders, ...this.broadcastReaders].map((reader) => reader.start()));
+    for (const reader of this.groupReaders) this.logger.log(`Consuming ${reader.summary}`);
+  }
+
+  /**
+   * Groups handlers into readers: one reader per consumer group (and concurrency) reads all of that group's streams in
+   * one XREADGROUP; broadcast handlers share one XREAD reader per concurrency. On Redis Cluster, a reader would be split
+   * further by hash slot, since one read can only name keys of one slot.
+   */
+  private buildSubscriptions(): {
+    groups: Map<string, Map<number, StreamSubscription[]>>;
+    broadcasts: Map<number, StreamSubscription[]>;
+  } {
+    const groups = new Map<string, Map<number, StreamSubscription[]>>();
+    const broadcasts = new Map<number, StreamSubscription[]>();
+    const { keyPrefix, deadLetterStream } = this.options;
+    // Requests (@MessagePattern) are read through a consumer group too, so exactly one instance answers each.
+    let responder: RequestResponder | undefined;
+    const kinds = new Map<string, boolean>();
+    for (const [route, { stream, options, isEventHandler }] of this.routes) {
+      if (!isEventHandler) {
+        responder ??= new RequestResponder({
+          commands: this.commands!,
+          serializer: this.replySerializer,
+          logger: this.logger,
+          replyPrefix: keyPrefix + REPLY_STREAM_SEGMENT,
+        });
+        checkRequestRoute(stream, options, kinds, options.group ?? this.options.group ?? DEFAULT_REQUEST_GROUP);
+      } else if (!options.broadcast) {
+        checkRequestRoute(stream, options, kinds, options.group ?? this.options.group, true);
+      }
+      const key = keyPrefix + stream;
+      const subscription: StreamSubscription = {
+        stream,
+        key,
+        handler: this.messageHandlers.get(route)!,
+        ack: options.ack ?? this.options.ack,
+        maxDeliveries: options.maxDeliveries ?? this.options.maxDeliveries,
+        deadLetterKey: deadLetterStream === false ? false : deadLetterStream(key),
+        responder: isEventHandler ? undefined : responder,
+      };
+      const concurrency = options.concurrency ?? this.options.concurrency;
+      if (options.broadcast) {
+        push(broadcasts, concurrency, subscription);
+        continue;
+      }
+      const group = options.group ?? this.options.group ?? (isEventHandler ? undefined : DEFAULT_REQUEST_GROUP);
+      if (!group) {
+        throw new InvalidOptionsError(
+          'group',
+          `@EventPattern('${stream}') has no consumer group: set \`group\` in the RedisStreamsServer options, or ` +
+            `give the handler one with @EventPattern('${stream}', { group: 'MyGroup' }), or use @Broadcast('${stream}').`,
+        );
+      }
+      let byConcurrency = groups.get(group);
+      if (!byConcurrency) groups.set(group, (byConcurrency = new Map<number, StreamSubscription[]>()));
+      push(byConcurrency, concurrency, subscription);
+    }
+    return { groups, broadcasts };
+  }
+
+  /**
+   * Stops reading at once, waits up to `shutdownTimeout` for running handlers, acks what finished, leaves the rest
+   * pending for recovery, and closes every connection it opened. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /** Replaces the shared connection when it stops answering without being closed (acks would wait on it forever). */
+  private startHeartbeat(commands: Redis): void {
+    const interval = this.options.heartbeatInterval;
+    if (interval <= 0) return;
+    const beat = async (): Promise<void> => {
+      if (this.closing || commands.status !== 'ready') return;
+      if (await withTimeout(commands.ping(), interval)) return;
+      if (this.closing) return;
+      this.logger.warn(`Redis did not answer PING within ${interval} ms on the shared connection; reconnecting.`);
+      commands.disconnect(true);
+    };
+    this.heartbeat = setInterval(() => void beat(), interval);
+    this.heartbeat.unref();
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.heartbeat);
+    const timeout = this.options.shutdownTimeout;
+    await Promise.allSettled([
+      ...this.groupReaders.map((reader) => reader.close(timeout)),
+      ...this.broadcastReaders.map((reader) => reader.close(timeout)),
+    ]);
+    const commands = this.commands;
+    if (commands && !(await withTimeout(commands.quit(), Math.max(timeout, 1000)))) commands.disconnect();
+    this._status$.next(RedisStreamsStatus.DISCONNECTED);
+    this._status$.complete();
+  }
+
+  on<EventKey extends keyof RedisStreamsEvents = keyof RedisStreamsEvents>(
+    event: EventKey,
+    callback: RedisStreamsEvents[EventKey],
+  ): void {
+    this.listeners.push([event, callback]);
+    this.commands?.on(event, callback);
+  }
+
+  /** Adds an observer (metrics, tracing) of what happens to entries. Call before the microservice listens. */
+  observe(observer: RedisStreamsObserver): void {
+    if (this.commands) throw new Error('Call observe() before the microservice listens.');
+    this.observers.push(observer);
+  }
+
+  /** Told each time an entry is moved to a dead-letter stream. */
+  onDeadLetter(listener: (event: DeadLetterEvent) => void): void {
+    this.deadLetterListeners.push(listener);
+  }
+
+  /** The shared, non-blocking ioredis connection of this server. */
+  unwrap<T = Redis>(): T {
+    if (!this.commands) {
+      throw new Error('RedisStreamsServer is not listening yet: call unwrap() after the microservice has started.');
+    }
+    return this.commands as T;
+  }
+
+  private watchConnection(redis: Redis): void {
+    let reported = false;
+    redis.on('error', (err: Error) => {
+      if (reported) return;
+      reported = true;
+      this.logger.error(`Redis connection error: ${err.message}`);
+    });
+    redis.on('ready', () => {
+      reported = false;
+      this._status$.next(RedisStreamsStatus.CONNECTED);
+    });
+    redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
+    redis.on('end', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
+  }
+}
+
+function fanOut(observers: RedisStreamsObserver[]): RedisStreamsObserver {
+  if (observers.length === 1) return observers[0];
+  return {
+    processed: (entry, ms) => observers.forEach((o) => o.processed?.(entry, ms)),
+    failed: (entry, ms, error) => observers.forEach((o) => o.failed?.(entry, ms, error)),
+    claimed: (stream, group, consumer, count) => observers.forEach((o) => o.claimed?.(stream, group, consumer, count)),
+    deadLettered: (entry, key, reason) => observers.forEach((o) => o.deadLettered?.(entry, key, reason)),
+  };
+}
+
+/**
+ * One consumer group can't serve a stream both as events and as requests: its entries would be split between the two
+ * handlers at random. Request handlers can't be broadcast either: every instance would answer.
+ */
+function checkRequestRoute(
+  stream: string,
+  options: RedisStreamsHandlerOptions,
+  kinds: Map<string, boolean>,
+  group: string | undefined,
+  isEventHandler = false,
+): void {
+  if (!isEventHandler && options.broadcast) {
+    throw new InvalidOptionsError(
+      'broadcast',
+      `@MessagePattern('${stream}') can't be broadcast: every instance would answer. Drop \`broadcast\` or use @Broadcast with an event.`,
+    );
+  }
+  if (group === undefined) return;
+  const slot = `${group}\u0000${stream}`;
+  const seen = kinds.get(slot);
+  if (seen !== undefined && seen !== isEventHandler) {
+    throw new InvalidOptionsError(
+      'pattern',
+      `Stream '${stream}' has both an @EventPattern and a @MessagePattern handler in group '${group}'; the group would ` +
+        'split its entries between them. Give one of them another group or another stream name.',
+    );
+  }
+  kinds.set(slot, isEventHandler);
+}
+
+function push<K>(map: Map<K, StreamSubscription[]>, key: K, subscription: StreamSubscription): void {
+  const list = map.get(key);
+  if (list) list.push(subscription);
+  else map.set(key, [subscription]);
+}

@@ -1,0 +1,173 @@
+import type { LoggerService } from '@nestjs/common';
+import type { MessageHandler } from '@nestjs/microservices';
+import type { Redis } from 'ioredis';
+import { from, isObservable, mergeMap, type Observable, of, throwError } from 'rxjs';
+import { CORRELATION_ID_HEADER, REPLY_KIND_HEADER, REPLY_TO_HEADER } from '../constants.js';
+import type { DecodedEntry, StreamSerializer } from '../interfaces/serialization.interface.js';
+import { replyIfWaiting } from '../redis/request-commands.js';
+import { describeError } from './handler-invoker.js';
+
+/**
+ * What a reply entry carries (header `x-reply`): a value with more to come (`next`), the last value (`last`), the end
+ * without a value (`end`), or the handler's error (`error`, which also ends the request).
+ */
+export type ReplyKind = 'next' | 'last' | 'end' | 'error';
+
+/** How answering a request went, for the reader that acks it. */
+export interface RequestOutcome {
+  /** The handler's error (already sent to the caller), for logs and observers. */
+  handlerError?: unknown;
+  /**
+   * False when a reply could not be written (Redis failed): the request must then stay pending, so that it is
+   * delivered again, instead of being acked without an answer.
+   */
+  replied: boolean;
+}
+
+export interface RequestResponderOptions {
+  /** The server's shared, non-blocking connection. */
+  commands: Redis;
+  serializer: StreamSerializer;
+  logger: LoggerService;
+  /**
+   * Every reply stream starts with this (`<keyPrefix>replies:`). A request naming another key in `x-reply-to` is
+   * refused: otherwise whoever can append a request could make servers append entries to any existing stream.
+   */
+  replyPrefix: string;
+}
+
+/**
+ * Runs a `@MessagePattern` handler for one request entry and writes what it produces to the caller's reply stream
+ * (header `x-reply-to`), each reply tagged with the request's `x-correlation-id`. Values go out in order, one write
+ * at a time; the last value is held back one step so that it can carry the end of the request (`last`), which saves
+ * a reply entry for the usual single-value handler. `done` is called once every reply is written, so the reader acks
+ * the request only after its answer is in Redis.
+ */
+export class RequestResponder {
+  constructor(private readonly options: RequestResponderOptions) {}
+
+  respond(
+    handler: MessageHandler,
+    entry: DecodedEntry,
+    context: unknown,
+    done: (outcome: RequestOutcome) => void,
+  ): void {
+    const replyTo = entry.headers[REPLY_TO_HEADER];
+    const correlationId = entry.headers[CORRELATION_ID_HEADER];
+    if (replyTo && !replyTo.startsWith(this.options.replyPrefix)) {
+      const refusal = new Error(
+        `Request ${correlationId ?? '(no correlation id)'} names reply stream "${replyTo}", outside this server's ` +
+          `reply streams ("${this.options.replyPrefix}*"); not handled. Client and server must use the same keyPrefix.`,
+      );
+      this.options.logger.error(refusal.message);
+      return done({ handlerError: refusal, replied: true });
+    }
+    // An entry without reply headers (written by another program) is handled, but there is nobody to answer.
+    const request = replyTo && correlationId ? new PendingReply(this.options, replyTo, correlationId) : undefined;
+    let held: { value: unknown } | undefined;
+    let handlerError: unknown;
+    const finish = (): void => {
+      if (!request) return done({ handlerError, replied: true });
+      request.written().then(
+        () => done({ handlerError, replied: true }),
+        (err: unknown) => {
+          this.options.logger.error(
+            `Reply to request ${correlationId} could not be written to ${replyTo}; the request stays pending and will be ` +
+              `delivered again: ${describeError(err)}`,
+          );
+          done({ handlerError, replied: false });
+        },
+      );
+    };
+    toObservable(handler, entry.data, context).subscribe({
+      next: (value) => {
+        if (held) request?.send('next', held.value);
+        held = { value };
+      },
+      error: (err: unknown) => {
+        if (held) request?.send('next', held.value);
+        handlerError = err;
+        request?.send('error', toRpcError(err));
+        finish();
+      },
+      complete: () => {
+        if (held) request?.send('last', held.value);
+        else request?.send('end', null);
+        finish();
+      },
+    });
+  }
+}
+
+/** The replies of one request, written one after the other so that they reach the reply stream in order. */
+class PendingReply {
+  private chain: Promise<void> = Promise.resolve();
+  private ended = false;
+  private callerGone = false;
+
+  constructor(
+    private readonly options: RequestResponderOptions,
+    private readonly replyTo: string,
+    private readonly correlationId: string,
+  ) {}
+
+  send(kind: ReplyKind, value: unknown): void {
+    if (this.ended) return;
+    let fields: string[];
+    try {
+      fields = this.fields(kind, value);
+    } catch (err) {
+      // A value that can't be serialized would fail again on every delivery: the caller gets an error instead.
+      this.ended = true;
+      fields = this.fields('error', {
+        status: 'error',
+        message: `The reply could not be serialized: ${describeError(err)}`,
+      });
+    }
+    this.chain = this.chain.then(async () => {
+      if (this.callerGone) return;
+      if (await replyIfWaiting(this.options.commands, this.replyTo, fields)) return;
+      this.callerGone = true;
+      this.options.logger.warn?.(
+        `Reply to request ${this.correlationId} dropped: the caller's reply stream ${this.replyTo} is gone (the client ` +
+          'closed, crashed or timed out long ago).',
+      );
+    });
+  }
+
+  /** Settles once every reply sent so far is written (or the caller turned out to be gone); rejects if Redis failed. */
+  written(): Promise<void> {
+    return this.chain;
+  }
+
+  private fields(kind: ReplyKind, value: unknown): string[] {
+    return this.options.serializer.serialize(value === undefined ? null : value, {
+      [CORRELATION_ID_HEADER]: this.correlationId,
+      [REPLY_KIND_HEADER]: kind,
+    });
+  }
+}
+
+/** The handler's result as an observable: a plain value, a promise (of a value or an observable), or an observable. */
+function toObservable(handler: MessageHandler, data: unknown, context: unknown): Observable<unknown> {
+  let result: unknown;
+  try {
+    result = handler(data, context);
+  } catch (err) {
+    return throwError(() => err);
+  }
+  if (result instanceof Promise) {
+    return from(result).pipe(mergeMap((value: unknown) => (isObservable(value) ? value : of(value))));
+  }
+  return isObservable(result) ? result : of(result);
+}
+
+/**
+ * Nest's exception filters already turn what a handler throws into `{ status: 'error', message }` (or the object an
+ * `RpcException` carries), and that is sent as it is, like Nest's own transports do. A bare `Error` (a handler not
+ * wrapped by Nest) would serialize to `{}`, so it is given the same shape.
+ */
+function toRpcError(err: unknown): unknown {
+  if (err instanceof Error) return { status: 'error', message: err.message };
+  return err ?? { status: 'error', message: 'The handler failed with a nullish value' };
+}

@@ -1,0 +1,97 @@
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import type {
+  RedisStreamsClientOptions,
+  RedisStreamsServerOptions,
+} from '../interfaces/redis-streams-options.interface.js';
+
+const ID = /^(\$|0|\d+(-\d+)?)$/;
+
+function positiveInteger(options: object, name: string, allowZero = false): void {
+  const value = (options as Record<string, unknown>)[name];
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new InvalidOptionsError(
+      name,
+      `expected a whole number ${allowZero ? '>= 0' : '>= 1'}, got ${JSON.stringify(value)}.`,
+    );
+  }
+}
+
+function nonEmptyString(options: object, name: string): void {
+  const value = (options as Record<string, unknown>)[name];
+  if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {
+    throw new InvalidOptionsError(name, `expected a non-empty string, got ${JSON.stringify(value)}.`);
+  }
+}
+
+function common(options: RedisStreamsServerOptions | RedisStreamsClientOptions): void {
+  const { connection, keyPrefix } = options;
+  if (
+    connection !== undefined &&
+    typeof connection !== 'string' &&
+    (typeof connection !== 'object' || connection === null)
+  ) {
+    throw new InvalidOptionsError(
+      'connection',
+      'expected a Redis URL such as redis://127.0.0.1:6379, or ioredis options.',
+    );
+  }
+  if (typeof connection === 'string' && !/^rediss?:\/\//.test(connection)) {
+    throw new InvalidOptionsError(
+      'connection',
+      `expected a URL starting with redis:// or rediss://, got "${connection}".`,
+    );
+  }
+  if (keyPrefix !== undefined && typeof keyPrefix !== 'string') {
+    throw new InvalidOptionsError('keyPrefix', `expected a string, got ${JSON.stringify(keyPrefix)}.`);
+  }
+  positiveInteger(options, 'maxPayloadBytes');
+}
+
+export function validateServerOptions(options: RedisStreamsServerOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'RedisStreamsServer takes an options object.');
+  }
+  common(options);
+  nonEmptyString(options, 'group');
+  nonEmptyString(options, 'consumer');
+  for (const name of ['block', 'count', 'concurrency', 'maxDeliveries', 'minIdleTime'] as const)
+    positiveInteger(options, name);
+  for (const name of ['shutdownTimeout', 'claimInterval', 'consumerIdleTimeout', 'heartbeatInterval'] as const)
+    positiveInteger(options, name, true);
+  for (const name of ['startId', 'broadcastStartId'] as const) {
+    const value = options[name];
+    if (value !== undefined && !ID.test(value)) {
+      throw new InvalidOptionsError(
+        name,
+        `expected '$' (only new entries), '0' (the whole stream) or an entry id like 1700000000000-0, got ${JSON.stringify(value)}.`,
+      );
+    }
+  }
+  if (options.ack !== undefined && !['after-success', 'manual', 'on-receipt'].includes(options.ack)) {
+    throw new InvalidOptionsError(
+      'ack',
+      `expected 'after-success', 'manual' or 'on-receipt', got ${JSON.stringify(options.ack)}.`,
+    );
+  }
+  if (
+    options.deadLetterStream !== undefined &&
+    options.deadLetterStream !== false &&
+    typeof options.deadLetterStream !== 'function'
+  ) {
+    throw new InvalidOptionsError('deadLetterStream', 'expected a function (stream key => dead-letter key) or false.');
+  }
+  if (options.retryBackoff !== undefined && typeof options.retryBackoff !== 'function') {
+    throw new InvalidOptionsError('retryBackoff', 'expected a function (deliveries => delay in ms).');
+  }
+}
+
+export function validateClientOptions(options: RedisStreamsClientOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionsError('options', 'RedisStreamsClient takes an options object.');
+  }
+  common(options);
+  positiveInteger(options, 'maxLen');
+  positiveInteger(options, 'requestTimeout');
+  positiveInteger(options, 'replyTtl');
+}

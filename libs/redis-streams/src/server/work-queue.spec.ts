@@ -1,0 +1,60 @@
+import { WorkQueue } from './work-queue.js';
+
+describe('WorkQueue', () => {
+  it('runs at most `concurrency` items at once, starting them in queue order', () => {
+    const started: number[] = [];
+    const dones: (() => void)[] = [];
+    const queue = new WorkQueue<number>(2, 2, (item, done) => {
+      started.push(item);
+      dones.push(done);
+    });
+    [1, 2, 3, 4].forEach((n) => queue.push(n));
+    expect(started).toEqual([1, 2]);
+    expect(queue.hasRoom).toBe(false);
+    dones[0]();
+    expect(started).toEqual([1, 2, 3]);
+    dones[0]();
+    expect(started).toEqual([1, 2, 3]);
+    dones[1]();
+    expect(started).toEqual([1, 2, 3, 4]);
+  });
+
+  it('reports room while fewer than `prefetch` items wait to start, whatever is running', async () => {
+    const dones: (() => void)[] = [];
+    const queue = new WorkQueue<number>(1, 2, (_, done) => dones.push(done));
+    queue.push(1);
+    expect(queue.hasRoom).toBe(true);
+    expect(queue.room).toBe(2);
+    queue.push(2);
+    queue.push(3);
+    expect(queue.hasRoom).toBe(false);
+    expect(queue.room).toBe(0);
+    let roomy = false;
+    const room = queue.waitForRoom().then(() => (roomy = true));
+    await Promise.resolve();
+    expect(roomy).toBe(false);
+    dones[0]();
+    await room;
+    expect(roomy).toBe(true);
+    expect(queue.room).toBe(1);
+  });
+
+  it('handles workers that finish synchronously without deep recursion', () => {
+    let handled = 0;
+    const queue = new WorkQueue<number>(1, 10, (_, done) => {
+      handled++;
+      done();
+    });
+    for (let i = 0; i < 100_000; i++) queue.push(i);
+    expect(handled).toBe(100_000);
+    expect(queue.size).toBe(0);
+  });
+
+  it('drains with a timeout and hands back items that never started', async () => {
+    const queue = new WorkQueue<number>(1, 10, () => undefined);
+    queue.push(1);
+    queue.push(2);
+    expect(queue.takeQueued()).toEqual([2]);
+    expect(await queue.drain(20)).toBe(false);
+  });
+});

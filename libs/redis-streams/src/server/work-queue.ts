@@ -1,0 +1,113 @@
+import { withTimeout } from './with-timeout.js';
+
+/**
+ * Runs queued items through `worker` with at most `concurrency` at once, in the order they were queued. A reader reads
+ * only while fewer than `prefetch` items wait to start, so the next read's round trip overlaps the handling of the
+ * last one, and what a process holds stays under 2 × `prefetch` + `concurrency` whatever the backlog.
+ */
+export class WorkQueue<T> {
+  private items: T[] = [];
+  private head = 0;
+  private running = 0;
+  private pumping = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly prefetch: number,
+    private readonly worker: (item: T, done: () => void) => void,
+  ) {}
+
+  push(item: T): void {
+    this.items.push(item);
+    this.pump();
+  }
+
+  /** Fewer than `prefetch` items wait to start: time to read more. */
+  get hasRoom(): boolean {
+    return this.items.length - this.head < this.prefetch;
+  }
+
+  /** How many more items a read may bring now. */
+  get room(): number {
+    return Math.max(0, this.prefetch - (this.items.length - this.head));
+  }
+
+  get size(): number {
+    return this.running + this.items.length - this.head;
+  }
+
+  /** Resolves when `hasRoom` (or immediately). */
+  waitForRoom(): Promise<void> {
+    return this.waitUntil(() => this.hasRoom);
+  }
+
+  /** Resolves when no item is running, or after `timeoutMs`; returns whether it drained. */
+  drain(timeoutMs: number): Promise<boolean> {
+    return withTimeout(
+      this.waitUntil(() => this.running === 0),
+      timeoutMs,
+    );
+  }
+
+  /** Removes the items that have not started and returns them. */
+  takeQueued(): T[] {
+    const queued = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    this.notify();
+    return queued;
+  }
+
+  private waitUntil(condition: () => boolean): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (condition()) resolve();
+        else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  private readonly release = (): void => {
+    this.running--;
+    this.pump();
+  };
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.running < this.concurrency && this.head < this.items.length) {
+        const item = this.items[this.head];
+        this.items[this.head++] = undefined as T;
+        this.running++;
+        this.worker(item, once(this.release));
+      }
+      if (this.head >= this.items.length && this.head > 0) {
+        this.items = [];
+        this.head = 0;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+}
+
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Compatibility check of the published package: builds and packs nestjs-redis-streams, installs the tarball into two
+# apps outside the monorepo's source tree (test/fixtures/nest11-cjs: NestJS 11, CommonJS, ioredis 5;
+# test/fixtures/nest12-esm: NestJS 12, ESM, ioredis 6), type-checks an import of it from each, and runs each against a
+# private redis-server: a group handler, a broadcast handler and a request/response handler must all answer.
+# Fails (exit 1) if anything fails. Usage: npm run test:compat
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FIXTURES=(nest11-cjs nest12-esm)
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/redis-streams-compat-XXXXXX")"
+REDIS_PID=""
+
+cleanup() {
+  if [ -n "$REDIS_PID" ]; then kill "$REDIS_PID" 2>/dev/null || true; wait "$REDIS_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+die() { printf '\ncompat FAILED: %s\n' "$*" >&2; exit 1; }
+
+bash "$ROOT/scripts/ensure-redis.sh"
+
+step "Building and packing the library"
+# The same steps as `npm run build:lib`, but into a private copy of the package: the shared libs/redis-streams/dist
+# is neither wiped under other running tests nor wiped under this pack by a concurrent build.
+LIB="$ROOT/libs/redis-streams"
+PKG="$WORK/package"
+mkdir -p "$PKG"
+cp "$LIB/package.json" "$LIB/README.md" "$PKG/"
+node "$ROOT/node_modules/typescript/bin/tsc" -p "$LIB/tsconfig.lib.json" --outDir "$PKG/dist/esm" || die "the ESM build failed"
+node "$ROOT/node_modules/typescript/bin/tsc" -p "$LIB/tsconfig.lib.cjs.json" --outDir "$PKG/dist/cjs" || die "the CJS build failed"
+node "$ROOT/scripts/write-cjs-marker.mjs" "$PKG/dist/cjs"
+TARBALL="$(cd "$PKG" && npm pack --silent --pack-destination "$WORK" | tail -n 1)"
+TARBALL="$WORK/$TARBALL"
+[ -f "$TARBALL" ] || die "npm pack produced no tarball"
+# Every file package.json points at (exports for import and require, with their types; bin) must be in the tarball.
+SHIPPED="$(node -e '
+  const pkg = require(process.argv[1]);
+  const files = new Set(["README.md", "dist/cjs/package.json"]);
+  const walk = (v) => (typeof v === "string" ? files.add(v.replace(/^\.\//, "")) : v && Object.values(v).forEach(walk));
+  walk(pkg.exports); walk(pkg.bin); walk(pkg.main); walk(pkg.types);
+  console.log([...files].filter((f) => f !== "package.json").join("\n"));
+' "$PKG/package.json")"
+for shipped in $SHIPPED; do
+  tar -tzf "$TARBALL" "package/$shipped" >/dev/null 2>&1 || die "the package does not ship $shipped (named in its package.json)"
+done
+echo "packed $(basename "$TARBALL") ($(du -k "$TARBALL" | cut -f1) KiB), with all $(echo "$SHIPPED" | wc -l) files its package.json names"
+
+for fixture in "${FIXTURES[@]}"; do
+  step "Installing the tarball into test/fixtures/$fixture"
+  dir="$ROOT/test/fixtures/$fixture"
+  # The fixture's own dependencies stay cached in its node_modules (gitignored); only the library is replaced.
+  rm -rf "$dir/node_modules/nestjs-redis-streams"
+  (cd "$dir" && npm install --no-save --no-package-lock --no-audit --no-fund --ignore-scripts --loglevel=error "$TARBALL") \
+    || die "npm install into $fixture failed"
+done
+
+step "Type-checking imports of the package (require and import conditions)"
+for fixture in "${FIXTURES[@]}"; do
+  dir="$ROOT/test/fixtures/$fixture"
+  check="$(ls "$dir"/types-check.*ts)"
+  node "$ROOT/node_modules/typescript/bin/tsc" --noEmit --strict --skipLibCheck --module node16 --moduleResolution node16 \
+    --target es2022 --experimentalDecorators --emitDecoratorMetadata "$check" \
+    || die "the package's types don't resolve from $fixture ($check)"
+  echo "$fixture: types resolve"
+done
+
+step "Starting a private redis-server"
+PORT="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" --daemonize no --loglevel warning \
+  >"$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 1 100); do
+  if redis-cli -p "$PORT" ping >/dev/null 2>&1; then break; fi
+  sleep 0.05
+done
+redis-cli -p "$PORT" ping >/dev/null 2>&1 || die "redis-server did not start on port $PORT: $(cat "$WORK/redis.log")"
+echo "redis-server on port $PORT"
+
+failed=()
+for fixture in "${FIXTURES[@]}"; do
+  step "Running test/fixtures/$fixture"
+  if ! (cd "$ROOT/test/fixtures/$fixture" && REDIS_URL="redis://127.0.0.1:$PORT" npm start --silent); then
+    failed+=("$fixture")
+  fi
+done
+
+if [ ${#failed[@]} -gt 0 ]; then die "${failed[*]}"; fi
+printf '\ncompat OK: %s\n' "${FIXTURES[*]}"
