@@ -3,6 +3,8 @@
 //               ahead of the next read on the same connection)
 //   xread       plain XREAD loop (broadcast baseline) from START_ID until TARGET entries were seen
 //   xadd        TOTAL entries with pipelined XADD (batches of BATCH)
+//   xadd-cork   TOTAL entries, WINDOW in flight, each XADD a bare Command; the socket is corked for each tick, so one
+//               tick's commands leave in one write (the same technique as RedisStreamsClient.emit, without Nest)
 //   rate        XADD at RATE entries/s for DURATION ms, each payload stamped with its send time (latency producer)
 //   publish     TOTAL PUBLISHes in Nest's Redis-transport packet format, pipelined (for Transport.REDIS)
 // IOREDIS=6 uses ioredis 6 (the `ioredis6` alias); anything else ioredis 5, the library's version.
@@ -10,7 +12,7 @@ import { makePayload, nowMs } from './lib/payload.mjs';
 import { LatencyRecorder } from './lib/latency.mjs';
 
 const env = process.env;
-const { Redis } = env.IOREDIS === '6' ? await import('ioredis6') : await import('ioredis');
+const { Redis, Command } = env.IOREDIS === '6' ? await import('ioredis6') : await import('ioredis');
 const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
 await redis.connect();
 
@@ -104,6 +106,38 @@ switch (env.BENCH_MODE) {
       await pipe.exec();
       sent += size;
     }
+    send({ type: 'done', ms: performance.now() - started, total });
+    break;
+  }
+  case 'xadd-cork': {
+    const total = Number(env.TOTAL);
+    const window = Number(env.WINDOW ?? 1000);
+    send({ type: 'ready' });
+    on('stop').then(() => finish({}));
+    await on('go');
+    const started = performance.now();
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      redis.stream.uncork();
+    };
+    const xadd = (n) => {
+      if (!corked) {
+        corked = true;
+        redis.stream.cork();
+        process.nextTick(uncork);
+      }
+      const command = new Command('xadd', [env.STREAM, '*', 'data', JSON.stringify(makePayload(n))], {
+        replyEncoding: 'utf8',
+      });
+      redis.sendCommand(command);
+      return command.promise;
+    };
+    let next = 0;
+    const lane = async () => {
+      while (next < total) await xadd(next++);
+    };
+    await Promise.all(Array.from({ length: window }, lane));
     send({ type: 'done', ms: performance.now() - started, total });
     break;
   }
