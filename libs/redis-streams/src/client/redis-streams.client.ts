@@ -118,7 +118,7 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
         ? sendCorked<T>(redis, 'xadd', args)
         : this.connect().then((connected) => sendCorked<T>(connected, 'xadd', args));
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
