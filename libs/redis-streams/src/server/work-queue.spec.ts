@@ -57,4 +57,25 @@ describe('WorkQueue', () => {
     expect(queue.takeQueued()).toEqual([2]);
     expect(await queue.drain(20)).toBe(false);
   });
+
+  it('keeps its storage bounded while reads keep it topped up and it never empties', () => {
+    const started: number[] = [];
+    const dones: (() => void)[] = [];
+    const queue = new WorkQueue<number>(1, 10, (item, done) => {
+      started.push(item);
+      dones.push(done);
+    });
+    let next = 0;
+    for (; next < 10; next++) queue.push(next);
+    for (; next < 100_000; next++) {
+      dones.shift()!();
+      queue.push(next);
+    }
+    // What a long backlog leaves behind: a few waiting items, not a slot for every item ever started.
+    const storage = (queue as unknown as { items: unknown[] }).items.length;
+    expect(storage).toBeLessThan(3000);
+    expect(queue.size).toBe(10);
+    expect(started).toEqual(Array.from({ length: started.length }, (_, i) => i));
+    expect(started.length).toBe(100_000 - 9);
+  });
 });

@@ -1,5 +1,8 @@
 import { withTimeout } from './with-timeout.js';
 
+/** Started slots kept at the front of the array before it is compacted. */
+const COMPACT_AFTER = 1024;
+
 /**
  * Runs queued items through `worker` with at most `concurrency` at once, in the order they were queued. A reader reads
  * only while fewer than `prefetch` items wait to start, so the next read's round trip overlaps the handling of the
@@ -10,7 +13,7 @@ export class WorkQueue<T> {
   private head = 0;
   private running = 0;
   private pumping = false;
-  private waiters: (() => void)[] = [];
+  private readonly waiters: { condition: () => boolean; resolve: () => void }[] = [];
 
   constructor(
     private readonly concurrency: number,
@@ -61,13 +64,7 @@ export class WorkQueue<T> {
 
   private waitUntil(condition: () => boolean): Promise<void> {
     if (condition()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (condition()) resolve();
-        else this.waiters.push(check);
-      };
-      this.waiters.push(check);
-    });
+    return new Promise((resolve) => this.waiters.push({ condition, resolve }));
   }
 
   private readonly release = (): void => {
@@ -88,6 +85,11 @@ export class WorkQueue<T> {
       if (this.head >= this.items.length && this.head > 0) {
         this.items = [];
         this.head = 0;
+      } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.items.length) {
+        // A queue that never empties (reads keep it topped up while handlers wait on I/O) would otherwise grow by
+        // one started slot per item for as long as the backlog lasts.
+        this.items = this.items.slice(this.head);
+        this.head = 0;
       }
     } finally {
       this.pumping = false;
@@ -95,11 +97,16 @@ export class WorkQueue<T> {
     this.notify();
   }
 
+  /** Resolves the waiters whose condition holds now, in place (this runs after every item). */
   private notify(): void {
-    if (this.waiters.length === 0) return;
     const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
+    if (waiters.length === 0) return;
+    let kept = 0;
+    for (const waiter of waiters) {
+      if (waiter.condition()) waiter.resolve();
+      else waiters[kept++] = waiter;
+    }
+    waiters.length = kept;
   }
 }
 
