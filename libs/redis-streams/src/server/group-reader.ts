@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { RedisStreamsContext, type RedisStreamsEntryInfo } from '../ctx-host/redis-streams.context.js';
+import type { RedisEffects } from '../effects/redis-effects.js';
 import type { RetryBackoff } from '../interfaces/redis-streams-options.interface.js';
+import type { StreamHeaders } from '../interfaces/serialization.interface.js';
 import {
   ack,
   ackOwned,
@@ -210,7 +212,17 @@ export class GroupReader extends StreamReader {
         continue;
       }
       const count = typeof deliveries === 'number' ? deliveries : (deliveries.get(id) ?? 1);
-      const entry: QueuedEntry = { key, id, fields, deliveries: count, since };
+      // Every field set up front: one object shape for all entries.
+      const entry: QueuedEntry = {
+        key,
+        id,
+        fields,
+        deliveries: count,
+        since,
+        lost: false,
+        acked: false,
+        done: undefined,
+      };
       inFlight.set(id, entry);
       this.queue.push(entry);
     }
@@ -225,15 +237,12 @@ export class GroupReader extends StreamReader {
 
   protected override handle(entry: QueuedEntry, done: () => void): void {
     const sub = this.subscriptions.get(entry.key)!;
-    const finish = (): void => {
-      this.inFlight.get(entry.key)!.delete(entry.id);
-      done();
-    };
+    entry.done = done;
     if (entry.lost) {
       // Another consumer took it over while it waited in the queue here (this process was paused): running it too
       // would be the concurrent duplicate that refreshing is meant to prevent.
       this.logEntry('warn', entry, 'not run here: another consumer took it over while it was queued');
-      return finish();
+      return this.finish(entry);
     }
     if (entry.deliveries > sub.maxDeliveries) {
       this.deadLetter(
@@ -241,46 +250,55 @@ export class GroupReader extends StreamReader {
         sub,
         `Delivered ${entry.deliveries - 1} times without success (the consumers stopped or failed before finishing).`,
       );
-      return finish();
+      return this.finish(entry);
     }
     const decoded = this.decode(entry);
     if (typeof decoded === 'string') {
       this.deadLetter(entry, sub, `Undecodable entry: ${decoded}`);
-      return finish();
+      return this.finish(entry);
     }
     if (sub.ack === 'on-receipt') this.ack(entry);
-    const info: RedisStreamsEntryInfo = {
-      stream: sub.stream,
-      key: entry.key,
-      id: entry.id,
-      group: this.group.group,
-      consumer: this.group.consumer,
-      deliveryCount: entry.deliveries,
-      headers: decoded.headers,
-      ack: () => this.ackNow(entry),
-    };
-    const observer = this.options.observer;
-    const started = observer ? performance.now() : 0;
-    const report = (err: unknown): void => {
-      if (!observer) return;
-      const ref = { stream: entry.key, group: this.group.group, consumer: this.group.consumer, id: entry.id };
-      if (err === undefined) observer.processed?.(ref, performance.now() - started);
-      else observer.failed?.(ref, performance.now() - started, err);
-    };
+    const info = new GroupEntryInfo(this, entry, sub.stream, this.group.group, this.group.consumer, decoded.headers);
+    const started = this.options.observer ? performance.now() : 0;
+    const context = new RedisStreamsContext([info]);
     if (sub.responder) {
-      sub.responder.respond(sub.handler, decoded, new RedisStreamsContext([info]), ({ handlerError, replied }) => {
-        report(handlerError);
+      sub.responder.respond(sub.handler, decoded, context, ({ handlerError, replied }) => {
+        this.report(entry, started, handlerError);
         if (replied) this.answered(entry, sub, info, handlerError);
-        finish();
+        this.finish(entry);
       });
       return;
     }
-    invokeHandler(sub.handler, decoded.data, new RedisStreamsContext([info]), (err) => {
-      report(err);
-      if (err === undefined) this.succeeded(entry, sub, info);
-      else this.failed(entry, sub, err);
-      finish();
-    });
+    // One closure per entry: everything else it needs lives on the entry and its info.
+    invokeHandler(sub.handler, decoded.data, context, (err) => this.completed(entry, sub, info, started, err));
+  }
+
+  private completed(
+    entry: QueuedEntry,
+    sub: StreamSubscription,
+    info: RedisStreamsEntryInfo,
+    started: number,
+    err: unknown,
+  ): void {
+    this.report(entry, started, err);
+    if (err === undefined) this.succeeded(entry, sub, info);
+    else this.failed(entry, sub, err);
+    this.finish(entry);
+  }
+
+  private finish(entry: QueuedEntry): void {
+    this.inFlight.get(entry.key)!.delete(entry.id);
+    const done = entry.done!;
+    entry.done = undefined;
+    done();
+  }
+
+  private report(entry: QueuedEntry, started: number, err: unknown): void {
+    const observer = this.options.observer;
+    if (!observer) return;
+    const ref = { stream: entry.key, group: this.group.group, consumer: this.group.consumer, id: entry.id };
+    if (err === undefined) observer.processed?.(ref, performance.now() - started);
+    else observer.failed?.(ref, performance.now() - started, err);
   }
 
   /**
@@ -426,7 +444,8 @@ export class GroupReader extends StreamReader {
     }
   }
 
-  private async ackNow(entry: QueuedEntry): Promise<void> {
+  /** `ctx.ack()`: acknowledges now, if still this consumer's. */
+  async ackNow(entry: QueuedEntry): Promise<void> {
     if (entry.acked) return;
     entry.acked = true;
     await ackOwned(this.commands, entry.key, this.group.group, this.group.consumer, [entry.id]);
@@ -624,5 +643,30 @@ export class GroupReader extends StreamReader {
     const line = `[stream=${entry.key} group=${this.group.group} consumer=${this.group.consumer} id=${entry.id}] ${message}`;
     if (level === 'error') this.options.logger.error(line);
     else this.options.logger[level]?.(line);
+  }
+}
+
+/** The `@Ctx()` data of a group entry; a class, so `ack()` needs no closure per entry. */
+class GroupEntryInfo implements RedisStreamsEntryInfo {
+  readonly key: string;
+  readonly id: string;
+  readonly deliveryCount: number;
+  effects?: RedisEffects;
+
+  constructor(
+    private readonly reader: GroupReader,
+    private readonly entry: QueuedEntry,
+    readonly stream: string,
+    readonly group: string,
+    readonly consumer: string,
+    readonly headers: StreamHeaders,
+  ) {
+    this.key = entry.key;
+    this.id = entry.id;
+    this.deliveryCount = entry.deliveries;
+  }
+
+  ack(): Promise<void> {
+    return this.reader.ackNow(this.entry);
   }
 }

@@ -32,4 +32,6 @@ export interface QueuedEntry {
   lost?: boolean;
   /** Set once acknowledged (on receipt, or by `ctx.ack()`). */
   acked?: boolean;
+  /** The work queue's completion callback while a reader runs the entry. */
+  done?: () => void;
 }
