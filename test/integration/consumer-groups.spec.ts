@@ -98,6 +98,17 @@ describe('consumer groups', () => {
     expect(fields).toEqual(['data', '{"to":"x@y.z","subject":"hi"}']);
   });
 
+  it('writes many emits of one tick in their order, each resolving with its own entry id', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 500 }, (_, n) => client.dispatch('Email', { n, pad: 'x'.repeat(n % 7) })),
+    );
+    const stored = await admin.xrange(`${prefix}Email`, '-', '+');
+    expect(stored.map(([id]) => id)).toEqual(ids);
+    expect(stored.map(([, fields]) => (JSON.parse(fields[1]) as { n: number }).n)).toEqual(
+      Array.from({ length: 500 }, (_, n) => n),
+    );
+  });
+
   it('moves an undecodable entry to the dead-letter stream and keeps consuming', async () => {
     const log: Received[] = [];
     await fx.start([recorder(log, 'Email')], { group: 'G' });
