@@ -288,9 +288,9 @@ export class GroupReader extends StreamReader {
 
   private finish(entry: QueuedEntry): void {
     this.inFlight.get(entry.key)!.delete(entry.id);
-    const done = entry.done!;
+    const done = entry.done;
     entry.done = undefined;
-    done();
+    done?.();
   }
 
   private report(entry: QueuedEntry, started: number, err: unknown): void {
