@@ -22,6 +22,7 @@ import {
 import { DEAD_LETTER_FIELDS } from '../constants.js';
 import { describeError, invokeHandler } from './handler-invoker.js';
 import { StreamReader, type StreamReaderOptions, withTimeout } from './stream-reader.js';
+import { SlotSet } from './slot-set.js';
 import type { QueuedEntry, StreamSubscription } from './subscription.js';
 
 /** What Nest's exception layer makes of an error that isn't an RpcException. */
@@ -54,7 +55,8 @@ export interface DeadLetterEvent {
  * consumers, and keeps its own in-flight entries from being claimed.
  */
 export class GroupReader extends StreamReader {
-  private readonly inFlight = new Map<string, Map<string, QueuedEntry>>();
+  /** The entries held here, queued or running, of every stream. */
+  private readonly inFlight = new SlotSet<QueuedEntry>();
   private readonly ackBuffer = new Map<string, string[]>();
   /** Acks of entries too young to have been claimed by anyone (see `ack`). */
   private readonly youngAcks = new Map<string, string[]>();
@@ -68,7 +70,6 @@ export class GroupReader extends StreamReader {
 
   constructor(private readonly group: GroupReaderOptions) {
     super(group);
-    for (const key of this.keys) this.inFlight.set(key, new Map());
   }
 
   private get commands(): Redis {
@@ -141,7 +142,7 @@ export class GroupReader extends StreamReader {
   protected override async afterLostRead(): Promise<void> {
     const { group, consumer } = this.group;
     for (const key of this.keys) {
-      const held = this.inFlight.get(key)!;
+      const held = new Set(this.inFlight.items().flatMap((entry) => (entry.key === key ? [entry.id] : [])));
       let rows: [string][];
       try {
         rows = (await this.commands.call('XPENDING', key, group, '-', '+', 1000, consumer)) as [string][];
@@ -204,7 +205,6 @@ export class GroupReader extends StreamReader {
     deliveries: number | Map<string, number>,
     since: number,
   ): void {
-    const inFlight = this.inFlight.get(key)!;
     const trimmed: string[] = [];
     for (const [id, fields] of entries) {
       if (fields === null) {
@@ -222,8 +222,9 @@ export class GroupReader extends StreamReader {
         lost: false,
         acked: false,
         done: undefined,
+        slot: -1,
       };
-      inFlight.set(id, entry);
+      this.inFlight.add(entry);
       this.queue.push(entry);
     }
     if (trimmed.length > 0) {
@@ -287,7 +288,7 @@ export class GroupReader extends StreamReader {
   }
 
   private finish(entry: QueuedEntry): void {
-    this.inFlight.get(entry.key)!.delete(entry.id);
+    this.inFlight.delete(entry);
     const done = entry.done;
     entry.done = undefined;
     done?.();
@@ -526,8 +527,14 @@ export class GroupReader extends StreamReader {
   /** Resets the idle time of the entries held here; marks those another consumer has taken as lost (never acked). */
   private async refreshInFlight(): Promise<void> {
     const { group, consumer } = this.group;
-    for (const [key, entries] of this.inFlight) {
-      if (entries.size === 0) continue;
+    if (this.inFlight.size === 0) return;
+    const byKey = new Map<string, Map<string, QueuedEntry>>();
+    for (const entry of this.inFlight.items()) {
+      let entries = byKey.get(entry.key);
+      if (!entries) byKey.set(entry.key, (entries = new Map()));
+      entries.set(entry.id, entry);
+    }
+    for (const [key, entries] of byKey) {
       const ids = [...entries.keys()];
       for (let i = 0; i < ids.length; i += 500) {
         const since = performance.now();
@@ -577,7 +584,7 @@ export class GroupReader extends StreamReader {
     this.timers.clear();
     await this.stopReading();
     const queued = this.queue.takeQueued();
-    for (const entry of queued) this.inFlight.get(entry.key)!.delete(entry.id);
+    for (const entry of queued) this.inFlight.delete(entry);
     if (!(await this.queue.drain(timeout))) {
       this.options.logger.warn?.(
         `Handlers still running after ${timeout} ms (${this.describe}); their entries stay pending.`,

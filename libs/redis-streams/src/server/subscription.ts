@@ -34,4 +34,6 @@ export interface QueuedEntry {
   acked?: boolean;
   /** The work queue's completion callback while a reader runs the entry. */
   done?: () => void;
+  /** Its slot among the entries a group reader holds (`SlotSet`); -1 when not held. */
+  slot: number;
 }
