@@ -11,7 +11,12 @@ describe('SlotSet', () => {
     set.add(c);
     expect(set.delete(b)).toBe(true);
     expect(set.size).toBe(2);
-    expect(set.items().map((i) => i.name).sort()).toEqual(['a', 'c']);
+    expect(
+      set
+        .items()
+        .map((i) => i.name)
+        .sort(),
+    ).toEqual(['a', 'c']);
     expect(b.slot).toBe(-1);
   });
 

@@ -170,7 +170,8 @@ export abstract class StreamReader {
   protected accept(reply: RawStreamBatch[] | null, deliveries: number): void {
     if (!reply) return;
     for (const [key, entries] of reply) {
-      for (const [id, fields] of entries) this.queue.push({ key, id, fields: fields ?? [], deliveries, since: 0, slot: -1 });
+      for (const [id, fields] of entries)
+        this.queue.push({ key, id, fields: fields ?? [], deliveries, since: 0, slot: -1 });
     }
   }
 }
