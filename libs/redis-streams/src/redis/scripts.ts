@@ -1,7 +1,9 @@
 // Lua scripts for the steps that must be atomic. Each is named `<name>-<numKeys>` with an Input/Output header, and is
-// sent with EVALSHA (falling back to EVAL once per connection when Redis doesn't know it yet).
+// sent with EVALSHA (falling back to EVAL once per connection when Redis doesn't know it yet), corked like acks (see
+// `sendCorked`): scripts run once per entry or request on the hot paths.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { sendCorked } from './corked-send.js';
 
 export class LuaScript {
   readonly sha: string;
@@ -16,10 +18,10 @@ export class LuaScript {
 
   async run<T>(redis: Redis, keys: string[], args: (string | number)[]): Promise<T> {
     try {
-      return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
+      return await sendCorked<T>(redis, 'evalsha', [this.sha, keys.length, ...keys, ...args]);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return (await redis.eval(this.lua, keys.length, ...keys, ...args)) as T;
+      return await sendCorked<T>(redis, 'eval', [this.lua, keys.length, ...keys, ...args]);
     }
   }
 }

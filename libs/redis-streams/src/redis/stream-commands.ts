@@ -1,6 +1,7 @@
 // The Redis Streams command sequences the transport relies on, each a small named function, and the parsing of their
 // replies. Nothing else in the library sends stream commands directly.
 import type { Redis } from 'ioredis';
+import { sendCorked } from './corked-send.js';
 import { ACK_OWNED, ACK_WITH_EFFECTS, DEAD_LETTER, DELETE_IDLE_CONSUMER, REFRESH_OWNED } from './scripts.js';
 
 /** One entry as Redis returns it: its id and flat field/value list (`null` fields: the entry was trimmed or deleted). */
@@ -82,7 +83,7 @@ export function ackOwned(
 
 /** Plain XACK, for entries whose ownership doesn't matter (trimmed entries, at-most-once mode). */
 export function ack(redis: Redis, stream: string, group: string, ids: string[]): Promise<number> {
-  return redis.xack(stream, group, ...ids);
+  return sendCorked<number>(redis, 'xack', [stream, group, ...ids]);
 }
 
 /** Keeps this consumer's in-flight entries from being claimed; returns the ids that are no longer its own. */
