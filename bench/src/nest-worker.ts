@@ -1,5 +1,6 @@
 // The Nest side of the benchmark, one mode per process (BENCH_MODE), driven by bench/run.mjs over IPC:
-//   group       a Nest microservice on RedisStreamsServer with one @EventPattern handler (consumer-group reads)
+//   group       a Nest microservice on RedisStreamsServer with one @EventPattern handler (consumer-group reads);
+//               with HANDLER_DELAY_MS, the handler first waits that long (an I/O-bound handler)
 //   broadcast   a Nest microservice with one @Broadcast handler, started on `go`, reading the stream from 0
 //   emit        RedisStreamsClient.emit, TOTAL entries, WINDOW emits in flight at a time
 //   nest-redis  a Nest microservice on the built-in Transport.REDIS (pub/sub) with one @EventPattern handler
@@ -47,6 +48,18 @@ function count(data: BenchPayload): void {
 class GroupController {
   @EventPattern(STREAM)
   handle(@Payload() data: BenchPayload): void {
+    count(data);
+  }
+}
+
+const HANDLER_DELAY_MS = Number(env.HANDLER_DELAY_MS ?? 0);
+
+/** A handler that waits on I/O (a timer standing in for a database or an HTTP call) before counting. */
+@Controller()
+class WaitingGroupController {
+  @EventPattern(STREAM)
+  async handle(@Payload() data: BenchPayload): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, HANDLER_DELAY_MS));
     count(data);
   }
 }
@@ -113,7 +126,8 @@ switch (env.BENCH_MODE) {
       startId: '$',
       broadcastStartId: '0',
     });
-    const app = await NestFactory.createMicroservice(moduleWith(isGroup ? GroupController : BroadcastController), {
+    const controller = !isGroup ? BroadcastController : HANDLER_DELAY_MS > 0 ? WaitingGroupController : GroupController;
+    const app = await NestFactory.createMicroservice(moduleWith(controller), {
       strategy: server,
       logger,
     });
