@@ -531,7 +531,7 @@ export class GroupReader extends StreamReader {
     const byKey = new Map<string, Map<string, QueuedEntry>>();
     for (const entry of this.inFlight.items()) {
       let entries = byKey.get(entry.key);
-      if (!entries) byKey.set(entry.key, (entries = new Map()));
+      if (!entries) byKey.set(entry.key, (entries = new Map<string, QueuedEntry>()));
       entries.set(entry.id, entry);
     }
     for (const [key, entries] of byKey) {
