@@ -81,7 +81,7 @@ export function ackOwned(
   return ACK_OWNED.run<number>(redis, [stream], [group, consumer, ...ids]);
 }
 
-/** Plain XACK, for entries whose ownership doesn't matter (trimmed entries, at-most-once mode). */
+/** Plain XACK, for entries whose ownership doesn't matter (trimmed, at-most-once, or too young to have been claimed). */
 export function ack(redis: Redis, stream: string, group: string, ids: string[]): Promise<number> {
   return sendCorked<number>(redis, 'xack', [stream, group, ...ids]);
 }
