@@ -260,7 +260,7 @@ export class RedisStreamsServer
       ...this.broadcastReaders.map((reader) => reader.close(timeout)),
     ]);
     const commands = this.commands;
-    if (commands && !(await withTimeout(commands.quit(), Math.max(timeout, 1000)))) commands.disconnect();
+    if (commands && !(await withTimeout(commands.quit(), 1000))) commands.disconnect();
     this._status$.next(RedisStreamsStatus.DISCONNECTED);
     this._status$.complete();
   }
