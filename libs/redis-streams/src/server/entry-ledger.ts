@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { type ClaimedEntry, reassertHeld, refreshOwned } from '../redis/claim-commands.js';
+import { type ClaimedEntry, claimOwn, reassertHeld, refreshOwned } from '../redis/claim-commands.js';
 import {
   ack,
   ackOwned,
@@ -107,14 +107,17 @@ export class EntryLedger {
       for (let i = 0; i < ids.length; i += REFRESH_BATCH) {
         const since = performance.now();
         const batch = ids.slice(i, i + REFRESH_BATCH);
-        const { lost, deleted } = await refreshOwned(commands, key, group, consumer, batch);
-        const gone = new Set(lost);
+        const { lost, deleted, orphaned } = await refreshOwned(commands, key, group, consumer, batch);
+        const gone = new Set([...lost, ...orphaned]);
+        for (const id of deleted) entries.get(id)!.deleted = true;
+        const regained = orphaned.filter((id) => this.isFresh(entries.get(id)!, since));
+        if (regained.length > 0) await reassertHeld(commands, key, group, consumer, regained);
+        for (const id of regained) gone.delete(id);
         for (const id of batch) {
           const entry = entries.get(id)!;
           if (!gone.has(id) && entry.since < since) entry.since = since;
         }
-        for (const id of deleted) entries.get(id)!.deleted = true;
-        for (const id of lost) {
+        for (const id of gone) {
           const entry = entries.get(id)!;
           if (entry.acked || entry.lost || entry.slot < 0) continue;
           entry.lost = true;
@@ -124,11 +127,22 @@ export class EntryLedger {
     }
   }
 
+  /**
+   * Whether a held entry, now pending with nobody, lost its record with the group (destroyed and recreated) rather than
+   * to another consumer's claim and ack: no consumer can have claimed it if Redis saw it idle less than `minIdleTime`
+   * (this consumer refreshed it since), and it isn't acknowledged here. Such an entry gets its record back.
+   */
+  isFresh(entry: QueuedEntry, now: number): boolean {
+    return !entry.acked && !entry.lost && now - entry.since < this.options.minIdleTime;
+  }
+
   /** After the group was recreated: gives the held entries their pending records back, so their acks count. */
   async reassert(): Promise<void> {
     const { commands, group, consumer } = this.options;
     for (const [key, entries] of this.byKey()) {
-      await reassertHeld(commands, key, group, consumer, [...entries.keys()]);
+      // Acked ones (on receipt, or by ctx.ack()) must not get a record again: nothing would ack it, and it would run twice.
+      const ids = [...entries.values()].filter((entry) => !entry.acked && !entry.lost).map((entry) => entry.id);
+      if (ids.length > 0) await reassertHeld(commands, key, group, consumer, ids);
     }
   }
 
@@ -173,11 +187,17 @@ export class EntryLedger {
   async ackWithEffects(entry: QueuedEntry, effects: readonly RedisEffect[]): Promise<EffectsOutcome> {
     if (entry.lost) return 'not-owned';
     if (entry.acked) return 'not-pending';
+    const fresh = this.isFresh(entry, performance.now());
     entry.acked = true;
     const { commands, group, consumer } = this.options;
-    return this.regrouped(entry.key, [entry.id], () =>
-      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects),
-    );
+    const write = (): Promise<EffectsOutcome> =>
+      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects);
+    const outcome = await this.regrouped(entry.key, [entry.id], write);
+    if (outcome !== 'not-pending' || !fresh || entry.deleted) return outcome;
+    // Pending with nobody although no one can have claimed it: the group was recreated under it. Once more, with its
+    // record given back, so its effects are applied once rather than not at all.
+    await reassertHeld(commands, entry.key, group, consumer, [entry.id]);
+    return write();
   }
 
   /** Moves the entry to `deadKey` and acks it, atomically, if still this consumer's; resolves to the new id or null. */
@@ -204,6 +224,12 @@ export class EntryLedger {
       await reassertHeld(this.options.commands, key, this.options.group, this.options.consumer, ids);
       return write();
     }
+  }
+
+  /** Leaves an entry pending with its delivery count set to `count` (its idle time restarts), if still this consumer's. */
+  async leavePending(entry: QueuedEntry, count: number): Promise<void> {
+    const { commands, group, consumer } = this.options;
+    await claimOwn(commands, entry.key, group, consumer, [entry.id], count);
   }
 
   /** Acks ids of entries that were never handed to a handler (trimmed bodies); ownership doesn't matter for them. */

@@ -89,8 +89,9 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
 
   protected override async prepare(): Promise<void> {
     await this.maintenance.ensureGroups();
-    await this.sources.recoverOwnPending();
+    // Upkeep first: the entries recovery takes are kept fresh while it goes on.
     this.maintenance.start();
+    await this.sources.recoverOwnPending();
   }
 
   protected override async readOnce(): Promise<void> {
@@ -141,6 +142,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       this.deadLetter(entry, sub, { ...this.source, reason });
       return this.finish(entry);
     }
+    // An entry delivered before failed or was abandoned there: evidence toward an outage, until a success.
+    if (entry.deliveries > 1) this.countFailing(entry, sub);
     const decoded = this.decode(entry);
     if (isDecodeFailure(decoded)) {
       this.deadLetter(entry, sub, { ...this.source, reason: decoded.reason, tooLarge: decoded.tooLarge });
@@ -258,28 +261,35 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       `handler failed (delivery ${entry.deliveries} of ${sub.maxDeliveries}): ${reason}${hint}`,
     );
     if (sub.ack === 'on-receipt' || entry.acked || entry.lost || this.closing) return true;
-    if (!entry.failedSince) {
-      entry.failedSince = performance.now();
-      sub.failingSinceSuccess++;
-    }
+    this.countFailing(entry, sub);
     const next = afterFailure(entry, sub, this.group.retryBackoff);
+    if (next.kind === 'retry') {
+      this.scheduleRetry(entry, next.delay);
+      return false;
+    }
     if (next.kind === 'dead-letter') this.deadLetter(entry, sub, { ...this.source, reason });
-    if (next.kind === 'keep-pending')
+    else if (next.setCount === undefined)
       this.logEntry('error', entry, `${reason}; dead-lettering is off, so it stays pending`);
-    if (next.kind !== 'retry') return true;
-    if (next.outage) {
+    else {
       this.logEntry(
         'warn',
         entry,
-        `reached maxDeliveries, but ${sub.failingSinceSuccess} different entries have failed since this handler last succeeded (an outage?): kept pending, retried in ${next.delay} ms`,
+        `reached maxDeliveries, but ${sub.failingSinceSuccess} different entries have failed since this handler last ` +
+          `succeeded (an outage?): left pending for a claim after minIdleTime (${this.group.minIdleTime} ms), not dead-lettered`,
       );
+      this.writes.track(this.ledger.leavePending(entry, next.setCount), `release of id=${entry.id}`);
     }
-    this.scheduleRetry(entry, next.delay, next.setCount);
-    return false;
+    return true;
+  }
+
+  private countFailing(entry: QueuedEntry, sub: StreamSubscription): void {
+    if (entry.failedSince) return;
+    entry.failedSince = performance.now();
+    sub.failingSinceSuccess++;
   }
 
   /** Keeps the failed entry held (and fresh) and counted toward the bound until its retry is due. */
-  private scheduleRetry(entry: QueuedEntry, delay: number, setCount?: number): void {
+  private scheduleRetry(entry: QueuedEntry, delay: number): void {
     const done = entry.done;
     entry.done = undefined;
     this.queue.reserve();
@@ -287,7 +297,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       entry.retry = undefined;
-      const retried = entry.lost ? Promise.resolve(false) : this.sources.retry(entry, setCount);
+      const retried = entry.lost ? Promise.resolve(false) : this.retryRegrouped(entry);
       this.writes.track(
         retried.then(
           (owned) => this.retried(entry, owned),
@@ -302,6 +312,17 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     timer.unref();
     entry.retry = timer;
     this.retryTimers.add(timer);
+  }
+
+  /** The retry's claim; if the group vanished meanwhile, recreates it (the entry is held: it gets its record back). */
+  private async retryRegrouped(entry: QueuedEntry): Promise<boolean> {
+    try {
+      return await this.sources.retry(entry);
+    } catch (err) {
+      if (!isNoGroup(err) || this.closing) throw err;
+      await this.maintenance.recreateGroups();
+      return this.sources.retry(entry);
+    }
   }
 
   private retried(entry: QueuedEntry, owned: boolean): void {
