@@ -64,7 +64,7 @@ describe('bounded shutdown', () => {
 
   it('returns when the work queue is full and handlers never settle', async () => {
     const pipeline = fx.admin.pipeline();
-    fx.admin.xgroup('CREATE', fx.key('Jobs'), 'G', '$', 'MKSTREAM');
+    await fx.admin.xgroup('CREATE', fx.key('Jobs'), 'G', '$', 'MKSTREAM');
     for (let i = 0; i < 50; i++) pipeline.xadd(fx.key('Jobs'), '*', 'data', JSON.stringify({ i }));
     await pipeline.exec();
     let started = 0;
