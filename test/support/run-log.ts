@@ -42,7 +42,8 @@ export class RunLog {
     return counts;
   }
 
-  /** Pairs of runs of one entry that overlapped in time (an unfinished run lasts forever), described for a message. */
+  /** Pairs of runs of one entry that overlapped in time (an unfinished run lasts forever), described for a message
+   * (the first 20). */
   overlaps(sameConsumerOnly = false): string[] {
     const found: string[] = [];
     for (let i = 0; i < this.runs.length; i++) {
@@ -54,6 +55,6 @@ export class RunLog {
         }
       }
     }
-    return found;
+    return found.length <= 20 ? found : [...found.slice(0, 20), `… and ${found.length - 20} more`];
   }
 }
