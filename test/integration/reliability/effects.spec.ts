@@ -8,7 +8,7 @@ describe('exactly-once effects are never silently dropped', () => {
   const entries = 60;
 
   async function dispatchAll(): Promise<void> {
-    for (let i = 0; i < entries; i++) fx.client.emit('Jobs', { i });
+    await Promise.all(Array.from({ length: entries }, (_, i) => fx.client.dispatch('Jobs', { i })));
   }
 
   it("applies them with ack: 'manual' when the handler awaits ctx.ack()", async () => {
