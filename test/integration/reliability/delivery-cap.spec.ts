@@ -12,7 +12,7 @@ describe('the delivery cap', () => {
     const key = fx.key('Jobs');
     await fx.admin.xgroup('CREATE', key, 'G', '$', 'MKSTREAM');
     const ids: string[] = [];
-    for (let i = 0; i < 32; i++) ids.push(await fx.admin.xadd(key, '*', 'data', JSON.stringify({ i })));
+    for (let i = 0; i < 32; i++) ids.push((await fx.admin.xadd(key, '*', 'data', JSON.stringify({ i })))!);
     await fx.admin.xreadgroup('GROUP', 'G', 'capped', 'COUNT', 32, 'STREAMS', key, '>');
     // The first and the last entry belong to a consumer that died long ago; the last was delivered 10 times already.
     // The 30 in between are `capped`'s own.
