@@ -226,8 +226,8 @@ export class EntryLedger {
     }
   }
 
-  /** Leaves an entry pending with its delivery count set to `count` (its idle time restarts), if still this consumer's. */
-  async leavePending(entry: QueuedEntry, count: number): Promise<void> {
+  /** Sets a held entry's delivery count in Redis (its idle time restarts too), if still this consumer's. */
+  async setDeliveryCount(entry: QueuedEntry, count: number): Promise<void> {
     const { commands, group, consumer } = this.options;
     await claimOwn(commands, entry.key, group, consumer, [entry.id], count);
   }

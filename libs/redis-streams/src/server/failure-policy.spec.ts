@@ -30,8 +30,8 @@ describe('afterFailure', () => {
     expect(afterFailure(entry(3), sub(OUTAGE_ENTRIES - 1), backoff)).toEqual({ kind: 'dead-letter' });
   });
 
-  it('leaves a capped entry pending during an outage, one delivery below the cap in Redis', () => {
-    expect(afterFailure(entry(3), sub(OUTAGE_ENTRIES), backoff)).toEqual({ kind: 'leave-pending', setCount: 2 });
+  it('keeps retrying a capped entry during an outage, one delivery below the cap in Redis', () => {
+    expect(afterFailure(entry(3), sub(OUTAGE_ENTRIES), backoff)).toEqual({ kind: 'retry', delay: 300, resetCount: 2 });
   });
 
   it('leaves a capped entry pending as it is when dead-lettering is off', () => {

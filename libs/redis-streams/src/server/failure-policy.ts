@@ -4,15 +4,12 @@ import type { QueuedEntry, StreamSubscription } from './subscription.js';
 
 /** What to do with an entry whose handler failed. */
 export type AfterFailure =
-  /** Run it again after `delay` ms, held here meanwhile. */
-  | { kind: 'retry'; delay: number }
+  /** Run it again after `delay` ms, held here meanwhile; `resetCount`: first set its delivery count in Redis to it. */
+  | { kind: 'retry'; delay: number; resetCount?: number }
   /** Move it to the dead-letter stream. */
   | { kind: 'dead-letter' }
-  /**
-   * Let go of it, pending in Redis, for a claim after `minIdleTime` (by any consumer): dead-lettering is off, or the
-   * handler looks down; then `setCount` is the delivery count to leave it with.
-   */
-  | { kind: 'leave-pending'; setCount?: number };
+  /** Dead-lettering is off: let go of it, pending, for a claim after `minIdleTime`. */
+  | { kind: 'leave-pending' };
 
 /** Different entries failing in a row, with no success between, from which a handler is taken to be down. */
 export const OUTAGE_ENTRIES = 20;
@@ -21,16 +18,17 @@ export const OUTAGE_ENTRIES = 20;
  * The retry and dead-letter policy. Below `maxDeliveries` a failed entry is retried after `retryBackoff(deliveries)`.
  * At the cap it is dead-lettered, unless the handler looks down: `OUTAGE_ENTRIES` different entries have failed since
  * its last success here (counting entries that arrived already delivered before: they failed or were abandoned). That
- * is a downstream outage, not poison: the entry is left pending one delivery below the cap, so whoever claims it after
- * `minIdleTime` runs it again; the reader goes on (a success ends the outage), and the stream is not emptied into the
- * dead-letter stream. A handful of failing entries with no success between them are dead-lettered as usual.
+ * is a downstream outage, not poison: the entry stays held and is retried every `retryBackoff(maxDeliveries)` ms, so
+ * the stream is not emptied into the dead-letter stream, and held entries keep the reader within its bound. Its count
+ * in Redis is set one below the cap, so a consumer that takes it over after a crash or restart runs it again rather
+ * than dead-lettering it unrun. A handful of failing entries with no success between them are dead-lettered as usual.
  */
 export function afterFailure(entry: QueuedEntry, sub: StreamSubscription, backoff: RetryBackoff): AfterFailure {
   const max = sub.maxDeliveries;
   if (entry.deliveries < max) return { kind: 'retry', delay: backoff(entry.deliveries) };
   if (sub.deadLetterKey === false) return { kind: 'leave-pending' };
   if (sub.failingSinceSuccess < OUTAGE_ENTRIES) return { kind: 'dead-letter' };
-  return { kind: 'leave-pending', setCount: Math.max(0, max - 1) };
+  return { kind: 'retry', delay: backoff(max), resetCount: Math.max(0, max - 1) };
 }
 
 export interface DeadLetterSource {

@@ -260,26 +260,26 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       entry,
       `handler failed (delivery ${entry.deliveries} of ${sub.maxDeliveries}): ${reason}${hint}`,
     );
-    if (sub.ack === 'on-receipt' || entry.acked || entry.lost || this.closing) return true;
+    if (sub.ack === 'on-receipt' || entry.acked || entry.lost) return true;
     this.countFailing(entry, sub);
     const next = afterFailure(entry, sub, this.group.retryBackoff);
-    if (next.kind === 'retry') {
-      this.scheduleRetry(entry, next.delay);
-      return false;
-    }
     if (next.kind === 'dead-letter') this.deadLetter(entry, sub, { ...this.source, reason });
-    else if (next.setCount === undefined)
+    if (next.kind === 'leave-pending')
       this.logEntry('error', entry, `${reason}; dead-lettering is off, so it stays pending`);
-    else {
+    if (next.kind !== 'retry') return true;
+    if (next.resetCount !== undefined) {
       this.logEntry(
         'warn',
         entry,
         `reached maxDeliveries, but ${sub.failingSinceSuccess} different entries have failed since this handler last ` +
-          `succeeded (an outage?): left pending for a claim after minIdleTime (${this.group.minIdleTime} ms), not dead-lettered`,
+          `succeeded (an outage?): kept, retried in ${next.delay} ms, not dead-lettered`,
       );
-      this.writes.track(this.ledger.leavePending(entry, next.setCount), `release of id=${entry.id}`);
+      // Also while closing: left at the cap, the next consumer would dead-letter it unrun.
+      this.writes.track(this.ledger.setDeliveryCount(entry, next.resetCount), `count reset of id=${entry.id}`);
     }
-    return true;
+    if (this.closing) return true; // left pending, for this consumer's next run or another consumer
+    this.scheduleRetry(entry, next.delay);
+    return false;
   }
 
   private countFailing(entry: QueuedEntry, sub: StreamSubscription): void {
