@@ -1,7 +1,7 @@
 // Found by the adversarial review of the split reader: the outage rule of failure-policy.ts. Each test failed on its first version.
 import type { Redis } from 'ioredis';
 import type { RedisStreamsClient } from 'nestjs-redis-streams';
-import { groupHandler, pendingCount, sleep } from '../../support/handlers.js';
+import { groupHandler, pendingCount } from '../../support/handlers.js';
 import { waitFor } from '../../support/redis-server.js';
 import { useStreamFixture } from '../../support/stream-fixture.js';
 
