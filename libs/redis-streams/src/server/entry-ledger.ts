@@ -107,12 +107,12 @@ export class EntryLedger {
       for (let i = 0; i < ids.length; i += REFRESH_BATCH) {
         const since = performance.now();
         const batch = ids.slice(i, i + REFRESH_BATCH);
-        const { lost, deleted, orphaned } = await refreshOwned(commands, key, group, consumer, batch);
-        const gone = new Set([...lost, ...orphaned]);
+        // Pending with nobody (acked by a consumer that claimed it, or the group was recreated under it): not another's
+        // to run, so a queued one still runs here (at-least-once); its ack is a no-op and its effects aren't applied (the
+        // record that would make them count once is gone).
+        const { lost, deleted } = await refreshOwned(commands, key, group, consumer, batch);
+        const gone = new Set(lost);
         for (const id of deleted) entries.get(id)!.deleted = true;
-        const regained = orphaned.filter((id) => this.isFresh(entries.get(id)!, since));
-        if (regained.length > 0) await reassertHeld(commands, key, group, consumer, regained);
-        for (const id of regained) gone.delete(id);
         for (const id of batch) {
           const entry = entries.get(id)!;
           if (!gone.has(id) && entry.since < since) entry.since = since;
@@ -125,15 +125,6 @@ export class EntryLedger {
         }
       }
     }
-  }
-
-  /**
-   * Whether a held entry, now pending with nobody, lost its record with the group (destroyed and recreated) rather than
-   * to another consumer's claim and ack: no consumer can have claimed it if Redis saw it idle less than `minIdleTime`
-   * (this consumer refreshed it since), and it isn't acknowledged here. Such an entry gets its record back.
-   */
-  isFresh(entry: QueuedEntry, now: number): boolean {
-    return !entry.acked && !entry.lost && now - entry.since < this.options.minIdleTime;
   }
 
   /** After the group was recreated: gives the held entries their pending records back, so their acks count. */
@@ -187,17 +178,11 @@ export class EntryLedger {
   async ackWithEffects(entry: QueuedEntry, effects: readonly RedisEffect[]): Promise<EffectsOutcome> {
     if (entry.lost) return 'not-owned';
     if (entry.acked) return 'not-pending';
-    const fresh = this.isFresh(entry, performance.now());
     entry.acked = true;
     const { commands, group, consumer } = this.options;
-    const write = (): Promise<EffectsOutcome> =>
-      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects);
-    const outcome = await this.regrouped(entry.key, [entry.id], write);
-    if (outcome !== 'not-pending' || !fresh || entry.deleted) return outcome;
-    // Pending with nobody although no one can have claimed it: the group was recreated under it. Once more, with its
-    // record given back, so its effects are applied once rather than not at all.
-    await reassertHeld(commands, entry.key, group, consumer, [entry.id]);
-    return write();
+    return this.regrouped(entry.key, [entry.id], () =>
+      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects),
+    );
   }
 
   /** Moves the entry to `deadKey` and acks it, atomically, if still this consumer's; resolves to the new id or null. */

@@ -229,6 +229,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   /** Acks with the declared effects (after success, or from `ctx.ack()`); reports effects that could not be applied. */
   private applyEffects(entry: QueuedEntry, info: GroupEntryInfo): Promise<void> {
     const effects = info.effects?.seal() ?? [];
+    if (entry.acked) return Promise.resolve(); // acked already (ctx.ack() before), with the effects declared by then
     if (effects.length === 0) return this.ledger.ackNow(entry);
     const write = this.ledger.ackWithEffects(entry, effects).then((outcome) => {
       if (outcome === 'applied') return;
@@ -237,7 +238,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
           ? 'another consumer owns it now (this one was paused or slow past minIdleTime); it applies them when its run succeeds'
           : entry.deleted
             ? 'the entry was deleted from the stream while its handler ran and its pending record is gone, so they are NOT applied'
-            : 'the entry was already acknowledged in this group, so they were applied by that acknowledgement';
+            : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
+              'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
       this.logEntry(
         outcome === 'not-pending' && entry.deleted ? 'error' : 'warn',
         entry,
