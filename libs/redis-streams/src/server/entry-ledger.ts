@@ -54,12 +54,20 @@ export class EntryLedger {
     return out;
   }
 
-  /** Holds claimed entries, skipping any already held here (a claim may return an entry this consumer holds). */
+  /**
+   * Holds claimed entries. One already held here (its own XAUTOCLAIM took it after an event-loop stall longer than
+   * `minIdleTime`) stays as it is, and gets its delivery count back: that claim was no delivery.
+   */
   holdClaimed(key: string, entries: readonly ClaimedEntry[], since: number): QueuedEntry[] {
-    const known = this.heldIds(key);
+    const known = this.byKey().get(key);
     const out: QueuedEntry[] = [];
     for (const { id, fields, deliveries } of entries) {
-      if (fields !== null && !known.has(id)) out.push(this.add(key, id, fields, deliveries, since));
+      const held = known?.get(id);
+      if (held && deliveries > held.deliveries) {
+        const what = `count reset of id=${id}`;
+        this.options.writes.track(this.setDeliveryCount(held, held.deliveries), what);
+      }
+      if (fields !== null && !held) out.push(this.add(key, id, fields, deliveries, since));
     }
     return out;
   }

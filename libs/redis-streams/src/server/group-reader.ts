@@ -94,9 +94,11 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     await this.sources.recoverOwnPending();
   }
 
+  protected override beforeRead(): Promise<void> {
+    return this.maintenance.claimIfDue();
+  }
+
   protected override async readOnce(): Promise<void> {
-    await this.maintenance.claimIfDue();
-    if (!this.queue.hasRoom) return;
     const { group, consumer } = this.group;
     const since = performance.now();
     try {
