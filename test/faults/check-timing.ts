@@ -1,0 +1,106 @@
+// The checks about time: no two runs of one entry overlap within a group unless the first runner was frozen past
+// minIdleTime; every close() returned within shutdownTimeout + 5 s; no consumer held more pending entries than the
+// documented bound; every broadcast reader saw every entry added while it ran; every fault could be applied.
+import type { HandlerRun } from './event-log.js';
+import type { Evidence } from './evidence.js';
+import type { Verdict } from './check-delivery.js';
+import { idTime } from './stream-ids.js';
+
+/** Checks overlaps and returns the tokens of runs overtaken while frozen (they must not have applied effects). */
+export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
+  const overtaken = new Set<string>();
+  const exits = new Map(e.incarnations.map((i) => [i.pid, i.exitedAt ?? e.finalStopAt]));
+  const freezes = e.faults.filter((f) => f.kind === 'freeze' && f.end - f.start >= e.s.minIdleTime);
+  const byEntry = new Map<string, HandlerRun[]>();
+  for (const r of e.log.runs) byEntry.set(`${r.group} ${r.id}`, [...(byEntry.get(`${r.group} ${r.id}`) ?? []), r]);
+  for (const runs of byEntry.values()) {
+    runs.sort((a, b) => a.start - b.start);
+    for (const [i, first] of runs.entries()) {
+      const end = first.end ?? exits.get(first.pid) ?? Infinity;
+      for (const second of runs.slice(i + 1)) {
+        if (second.start >= end) continue;
+        const frozen = freezes.some((f) => f.pid === first.pid && f.start < end && f.end > first.start);
+        if (frozen) {
+          overtaken.add(first.token);
+          v.stats['overlaps-after-freeze']++;
+        } else {
+          v.violations.push(
+            `${first.group}: runs of ${first.id} overlap: ${first.token} (${first.consumer}, ${first.start}..${end}) ` +
+              `and ${second.token} (${second.consumer}, from ${second.start}); the first runner was not frozen`,
+          );
+        }
+      }
+    }
+  }
+  return overtaken;
+}
+
+export function checkCloses(e: Evidence, v: Verdict): void {
+  const bound = e.s.shutdownTimeout + 5000;
+  for (const p of e.log.processes.values()) {
+    if (p.closeStart === undefined) continue;
+    const took = (p.closeEnd ?? Infinity) - p.closeStart;
+    v.stats['closes']++;
+    v.stats['slowest-close-ms'] = Math.max(v.stats['slowest-close-ms'], Number.isFinite(took) ? took : -1);
+    if (took > bound) {
+      v.violations.push(
+        `close() of ${p.consumer} (pid ${p.pid}) ${p.closeEnd ? `took ${took} ms` : 'never returned'}; bound ${bound} ms`,
+      );
+    }
+  }
+}
+
+/**
+ * XPENDING per consumer counts what a reader holds (2 × count + concurrency, the README's bound) plus acks still on
+ * the wire (up to concurrency). Samples taken while the network misbehaves (Redis restart, CLIENT KILL, latency
+ * spike, XGROUP DESTROY) and for 2 × minIdleTime + 2 s after are not judged: a lost ack leaves an entry pending
+ * until it is claimed, which the reader can't prevent.
+ */
+export function checkPendingBound(e: Evidence, v: Verdict): void {
+  const noisy = e.faults.filter((f) => ['restart', 'client-kill', 'latency', 'destroy'].includes(f.kind));
+  const grace = 2 * e.s.minIdleTime + 2000;
+  for (const sample of e.samples) {
+    const { concurrency } = e.s.groups.find((g) => g.name === sample.group)!;
+    const bound = 2 * e.s.count + 2 * concurrency;
+    v.stats['max-pending-per-bound%'] = Math.max(
+      v.stats['max-pending-per-bound%'],
+      Math.round((100 * sample.pending) / bound),
+    );
+    if (sample.pending <= bound) continue;
+    if (noisy.some((f) => sample.at >= f.start && sample.at <= f.end + grace)) continue;
+    v.violations.push(
+      `${sample.group}: ${sample.consumer} had ${sample.pending} entries pending at ${sample.at}; bound ${bound}`,
+    );
+  }
+}
+
+/** A reader must see every entry added after it was ready: up to the last it saw, or all if it was stopped last. */
+export function checkBroadcast(e: Evidence, v: Verdict): void {
+  for (const p of e.log.processes.values()) {
+    if (!e.s.broadcast.includes(p.consumer) || p.readyAt === undefined) continue;
+    const stoppedLast = (p.closeStart ?? 0) >= e.finalStopAt;
+    const lastSeen = Math.max(0, ...[...p.broadcast].map(idTime));
+    const missed = e.universe.filter(
+      (id) => idTime(id) > p.readyAt! && (stoppedLast || idTime(id) <= lastSeen) && !p.broadcast.has(id),
+    );
+    const trimmed = missed.filter((id) => !e.inStream.has(id));
+    v.stats['broadcast-trimmed-unseen'] += trimmed.length;
+    if (missed.length > trimmed.length) {
+      const shown = missed.filter((id) => e.inStream.has(id)).slice(0, 5);
+      v.violations.push(
+        `broadcast reader of ${p.consumer} (pid ${p.pid}) missed ${missed.length - trimmed.length} entries, e.g. ${shown.join(', ')}`,
+      );
+    }
+  }
+}
+
+export function checkFaultsApplied(e: Evidence, v: Verdict): void {
+  for (const f of e.faults) {
+    if (!f.error) continue;
+    // An admin command that met a Redis restart is the suite's problem, not the transport's.
+    const transportFault =
+      ['kill', 'close', 'freeze'].includes(f.kind) || (f.kind === 'destroy' && f.lastId !== undefined);
+    if (transportFault) v.violations.push(`${f.kind} at ${f.start}: ${f.error}`);
+    else v.stats['faults-not-applied']++;
+  }
+}

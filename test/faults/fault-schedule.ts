@@ -1,0 +1,188 @@
+// Applies a seed's fault schedule while entries flow. Faults overlap in time (a close can meet a Redis restart), but
+// each worker slot takes one process fault at a time, and XGROUP DESTROY and trimming wait until no process fault runs.
+// Every fault applied is recorded with its start and end, which the checks use (freeze windows excuse overlaps).
+import type { Redis } from 'ioredis';
+import type { WorkerPool } from '../chaos/chaos-processes.js';
+import type { RedisServer } from '../support/redis-server.js';
+import type { LatencyProxy } from './latency-proxy.js';
+import type { FaultKind, PlannedFault, Scenario } from './scenario.js';
+import { destroyGroup, trim } from './stream-admin.js';
+
+export interface AppliedFault {
+  kind: FaultKind;
+  start: number;
+  end: number;
+  /** The frozen, killed or closed process's pid; the destroyed group; the dropped connection… */
+  detail: string;
+  pid?: number;
+  /** For destroy: the stream's last id when the group was destroyed. */
+  lastId?: string;
+  /** Why the fault could not be applied or completed. */
+  error?: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+class Locks {
+  private readonly tails = new Map<string, Promise<void>>();
+  /** Runs `task` once every named lock is free, holding them all meanwhile. */
+  async with<T>(names: string[], task: () => Promise<T>): Promise<T> {
+    const before = names.map((n) => this.tails.get(n) ?? Promise.resolve());
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    for (const n of names) this.tails.set(n, done);
+    await Promise.all(before);
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  }
+}
+
+export class FaultSchedule {
+  readonly applied: AppliedFault[] = [];
+  private readonly locks = new Locks();
+
+  constructor(
+    private readonly s: Scenario,
+    private readonly pool: WorkerPool,
+    private readonly redis: RedisServer,
+    private readonly admin: Redis,
+    private readonly proxy: LatencyProxy | undefined,
+    private readonly key: string,
+  ) {}
+
+  /** Applies every planned fault at its time (ms after `started`) and resolves when all are over. */
+  async run(started: number): Promise<void> {
+    await Promise.all(
+      this.s.faults.map(async (fault) => {
+        await sleep(started + fault.at - Date.now());
+        await this.apply(fault);
+      }),
+    );
+  }
+
+  private slots(): string[] {
+    return Array.from({ length: this.s.workers }, (_, i) => `slot-${i}`);
+  }
+
+  private apply(f: PlannedFault): Promise<void> {
+    const slot = [`slot-${f.target}`];
+    switch (f.kind) {
+      case 'kill':
+        return this.locks.with(slot, () => this.record(f, () => this.kill(f)));
+      case 'close':
+        return this.locks.with(slot, () => this.record(f, () => this.close(f)));
+      case 'freeze':
+        return this.locks.with(slot, () => this.record(f, () => this.freeze(f)));
+      case 'client-kill':
+        return this.locks.with(slot, () => this.record(f, () => this.clientKill(f)));
+      case 'restart':
+        return this.locks.with(['redis'], () => this.record(f, () => this.redis.restart(true).then(() => 'redis')));
+      case 'latency':
+        return this.locks.with(['proxy'], () => this.record(f, () => this.latency(f)));
+      case 'destroy':
+        return this.locks.with([...this.slots(), 'admin'], () => this.record(f, () => this.destroy(f)));
+      case 'trim':
+        return this.locks.with([...this.slots(), 'admin'], () =>
+          this.record(f, () => trim(this.admin, this.key, f.pick)),
+        );
+    }
+  }
+
+  /** Applies a fault and records it; a fault that fails (Redis was down for an admin command…) is recorded as such. */
+  private async record(f: PlannedFault, act: () => Promise<string | Partial<AppliedFault>>): Promise<void> {
+    const start = Date.now();
+    try {
+      const result = await act();
+      const extra = typeof result === 'string' ? { detail: result } : result;
+      this.applied.push({ kind: f.kind, start, end: Date.now(), detail: '', ...extra });
+    } catch (err) {
+      const error = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      this.applied.push({ kind: f.kind, start, end: Date.now(), detail: 'failed', error });
+    }
+  }
+
+  private pid(slot: number): number {
+    const mine = this.pool.incarnations.filter((i) => i.consumer === `worker-${slot + 1}`);
+    return mine[mine.length - 1]?.pid ?? 0;
+  }
+
+  /** Starts a slot again; a start can fail while Redis restarts (listen() can't connect), so it is retried. */
+  async restartSlot(slot: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pool.start(slot);
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await sleep(1000);
+      }
+    }
+  }
+
+  private async kill(f: PlannedFault): Promise<Partial<AppliedFault>> {
+    const pid = this.pid(f.target);
+    await this.pool.kill(f.target);
+    await sleep(f.ms);
+    await this.restartSlot(f.target);
+    return { pid, detail: `worker-${f.target + 1} down ${f.ms} ms` };
+  }
+
+  /** app.close() mid-run (SIGTERM); the worker logs how long close() took; SIGKILL if it never returns. */
+  private async close(f: PlannedFault): Promise<Partial<AppliedFault>> {
+    const pid = this.pid(f.target);
+    await this.pool.stop(f.target, this.s.shutdownTimeout + 10_000);
+    await sleep(f.ms);
+    await this.restartSlot(f.target);
+    return { pid, detail: `worker-${f.target + 1} closed, down ${f.ms} ms` };
+  }
+
+  private async freeze(f: PlannedFault): Promise<Partial<AppliedFault>> {
+    const pid = this.pid(f.target);
+    this.pool.signal(f.target, 'SIGSTOP');
+    try {
+      await sleep(f.ms);
+    } finally {
+      this.pool.signal(f.target, 'SIGCONT');
+    }
+    return { pid, detail: `worker-${f.target + 1} frozen ${f.ms} ms` };
+  }
+
+  /** CLIENT KILL of one of the process's connections (its reader of one group, broadcast, or shared commands). */
+  private async clientKill(f: PlannedFault): Promise<string> {
+    const prefix = `worker-${f.target + 1}:`;
+    const list = (await this.admin.call('CLIENT', 'LIST', 'TYPE', 'normal')) as string;
+    const conns = list
+      .split('\n')
+      .map((line) => /(?:^|\s)id=(\d+)\s.*\sname=(\S*)/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null && m[2].startsWith(prefix))
+      .sort((a, b) => a[2].localeCompare(b[2]));
+    if (conns.length === 0) return `no connection named ${prefix}…`;
+    const [, id, name] = conns[Math.floor(f.pick * conns.length)];
+    await this.admin.call('CLIENT', 'KILL', 'ID', id);
+    return name;
+  }
+
+  private async latency(f: PlannedFault): Promise<string> {
+    const base = this.proxy!.delayMs;
+    const spike = 50 + Math.floor(f.pick * 350);
+    this.proxy!.delayMs = spike;
+    await sleep(f.ms);
+    this.proxy!.delayMs = base;
+    return `${spike} ms for ${f.ms} ms`;
+  }
+
+  /** XGROUP DESTROY, then waits (holding every slot) until a reader recreated the group. */
+  private async destroy(f: PlannedFault): Promise<Partial<AppliedFault>> {
+    const group = this.s.groups[f.target].name;
+    const lastId = await destroyGroup(this.admin, this.key, group);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const groups = (await this.admin.call('XINFO', 'GROUPS', this.key)) as unknown[][];
+      if (groups.some((row) => row[1] === group)) return { detail: `${group} recreated`, lastId };
+      await sleep(100);
+    }
+    return { detail: `${group} destroyed`, lastId, error: 'no reader recreated the group within 20 s' };
+  }
+}

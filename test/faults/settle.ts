@@ -1,0 +1,50 @@
+// Waits, after the last fault and the last entry, until every group has delivered the whole stream and acknowledged
+// everything, and every broadcast reader's latest process has seen the stream's last entry. Not settling in time is
+// itself a violation (something is stuck); the checks still run, to say what.
+import type { Redis } from 'ioredis';
+import { readEventLogs } from './event-log.js';
+import type { Scenario } from './scenario.js';
+import { compareIds } from './stream-ids.js';
+
+function field(flat: unknown[], name: string): string {
+  return String(flat[flat.indexOf(name) + 1]);
+}
+
+async function unsettled(admin: Redis, key: string, s: Scenario, eventDir: string): Promise<string[]> {
+  // The last entry still there: a trim may have removed later ones before any group read them.
+  const last = (await admin.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  const groups = (await admin.call('XINFO', 'GROUPS', key)) as unknown[][];
+  const open: string[] = [];
+  for (const { name } of s.groups) {
+    const row = groups.find((g) => field(g, 'name') === name);
+    if (!row) open.push(`${name}: missing`);
+    else if (Number(field(row, 'pending')) > 0) open.push(`${name}: ${field(row, 'pending')} pending`);
+    else if (compareIds(field(row, 'last-delivered-id'), last) < 0)
+      open.push(`${name}: delivered up to ${field(row, 'last-delivered-id')} of ${last}`);
+  }
+  if (s.broadcast.length > 0 && last !== '0-0') {
+    const latest = new Map<string, Set<string>>();
+    for (const p of readEventLogs(eventDir).processes.values()) if (p.readyAt) latest.set(p.consumer, p.broadcast);
+    for (const consumer of s.broadcast)
+      if (!latest.get(consumer)?.has(last)) open.push(`broadcast ${consumer}: not at ${last}`);
+  }
+  return open;
+}
+
+/** Resolves undefined once settled, or a description of what was still open after `timeoutMs`. */
+export async function waitUntilSettled(
+  admin: Redis,
+  key: string,
+  s: Scenario,
+  eventDir: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let open: string[] = ['not checked yet'];
+  while (Date.now() < deadline) {
+    open = await unsettled(admin, key, s, eventDir).catch((err: Error) => [err.message]);
+    if (open.length === 0) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return `did not settle within ${timeoutMs / 1000} s: ${open.join('; ')}`;
+}
