@@ -30,41 +30,50 @@ export function checkDelivery(e: Evidence, overtaken: Set<string>, v: Verdict): 
       const reason = e.dead.get(group)!.get(id);
       if (!ok && reason === undefined) {
         if (!e.inStream.has(id)) v.stats['trimmed-unhandled']++;
-        else v.violations.push(`${group}: entry ${id} never succeeded and is not in the dead-letter stream`);
+        else v.violations.push(`[lost] ${group}: entry ${id} never succeeded and is not in the dead-letter stream`);
       }
       if (reason !== undefined) {
         v.stats['dead-lettered']++;
-        if (!reason) v.violations.push(`${group}: entry ${id} was dead-lettered without a reason`);
+        if (!reason) v.violations.push(`[dead-letter] ${group}: entry ${id} was dead-lettered without a reason`);
         if (e.poisonIds.has(id) && !reason.includes('poison entry')) {
-          v.violations.push(`${group}: poison entry ${id} was dead-lettered with another reason: ${reason}`);
+          v.violations.push(
+            `[dead-letter] ${group}: poison entry ${id} was dead-lettered with another reason: ${reason}`,
+          );
         }
       }
       const applied = Number(effects[id] ?? 0);
       if (applied > 1 + destroys.length) {
-        v.violations.push(`${group}: the effects of ${id} were applied ${applied} times (${destroys.length} destroys)`);
+        v.violations.push(
+          `[effects] ${group}: the effects of ${id} were applied ${applied} times (${destroys.length} destroys)`,
+        );
       }
       if (applied > 0) {
         const token = by[id];
         if (!mine.some((r) => r.token === token && r.ok)) {
-          v.violations.push(`${group}: the effects of ${id} were applied by run ${token}, which did not succeed`);
+          v.violations.push(
+            `[effects] ${group}: the effects of ${id} were applied by run ${token}, which did not succeed`,
+          );
         }
         if (overtaken.has(token)) {
-          v.violations.push(`${group}: run ${token} of ${id} applied its effects though it was overtaken while frozen`);
+          v.violations.push(
+            `[effects] ${group}: run ${token} of ${id} applied its effects though it was overtaken while frozen`,
+          );
         }
       }
       if (ok && reason === undefined && applied === 0) {
         if (lastDestroyId !== undefined && compareIds(id, lastDestroyId) <= 0) v.stats['effects-lost-to-destroy']++;
         else {
           const trimmed = e.inStream.has(id) ? '' : ' (it was trimmed before its ack)';
-          v.violations.push(`${group}: entry ${id} succeeded but its effects were never applied${trimmed}`);
+          v.violations.push(`[effects] ${group}: entry ${id} succeeded but its effects were never applied${trimmed}`);
         }
       }
     }
     for (const id of Object.keys(effects)) {
-      if (!universe.has(id)) v.violations.push(`${group}: effects recorded for ${id}, which was never in the stream`);
+      if (!universe.has(id))
+        v.violations.push(`[effects] ${group}: effects recorded for ${id}, which was never in the stream`);
     }
     const pending = e.pending.get(group);
-    if (pending === undefined) v.violations.push(`${group}: the group does not exist at the end`);
-    else if (pending > 0) v.violations.push(`${group}: ${pending} entries still pending at the end`);
+    if (pending === undefined) v.violations.push(`[pending] ${group}: the group does not exist at the end`);
+    else if (pending > 0) v.violations.push(`[pending] ${group}: ${pending} entries still pending at the end`);
   }
 }

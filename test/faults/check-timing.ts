@@ -15,21 +15,26 @@ export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
   for (const r of e.log.runs) byEntry.set(`${r.group} ${r.id}`, [...(byEntry.get(`${r.group} ${r.id}`) ?? []), r]);
   for (const runs of byEntry.values()) {
     runs.sort((a, b) => a.start - b.start);
+    const bad: string[] = [];
     for (const [i, first] of runs.entries()) {
       const end = first.end ?? exits.get(first.pid) ?? Infinity;
       for (const second of runs.slice(i + 1)) {
         if (second.start >= end) continue;
-        const frozen = freezes.some((f) => f.pid === first.pid && f.start < end && f.end > first.start);
-        if (frozen) {
+        if (freezes.some((f) => f.pid === first.pid && f.start < end && f.end > first.start)) {
           overtaken.add(first.token);
           v.stats['overlaps-after-freeze']++;
-        } else {
-          v.violations.push(
-            `${first.group}: runs of ${first.id} overlap: ${first.token} (${first.consumer}, ${first.start}..${end}) ` +
-              `and ${second.token} (${second.consumer}, from ${second.start}); the first runner was not frozen`,
-          );
+          continue;
         }
+        const who = first.pid === second.pid ? 'the same process' : second.consumer;
+        bad.push(
+          `${first.token} (${first.consumer}, ${first.start}..${end}) and ${second.token} (${who}, from ${second.start})`,
+        );
       }
+    }
+    if (bad.length > 0) {
+      v.violations.push(
+        `[overlap] ${runs[0].group}: ${bad.length} pairs of runs of ${runs[0].id} overlap, no first runner frozen; ${bad[0]}`,
+      );
     }
   }
   return overtaken;
@@ -44,7 +49,7 @@ export function checkCloses(e: Evidence, v: Verdict): void {
     v.stats['slowest-close-ms'] = Math.max(v.stats['slowest-close-ms'], Number.isFinite(took) ? took : -1);
     if (took > bound) {
       v.violations.push(
-        `close() of ${p.consumer} (pid ${p.pid}) ${p.closeEnd ? `took ${took} ms` : 'never returned'}; bound ${bound} ms`,
+        `[close] close() of ${p.consumer} (pid ${p.pid}) ${p.closeEnd ? `took ${took} ms` : 'never returned'}; bound ${bound} ms`,
       );
     }
   }
@@ -69,7 +74,7 @@ export function checkPendingBound(e: Evidence, v: Verdict): void {
     if (sample.pending <= bound) continue;
     if (noisy.some((f) => sample.at >= f.start && sample.at <= f.end + grace)) continue;
     v.violations.push(
-      `${sample.group}: ${sample.consumer} had ${sample.pending} entries pending at ${sample.at}; bound ${bound}`,
+      `[pending-bound] ${sample.group}: ${sample.consumer} had ${sample.pending} entries pending at ${sample.at}; bound ${bound}`,
     );
   }
 }
@@ -88,7 +93,7 @@ export function checkBroadcast(e: Evidence, v: Verdict): void {
     if (missed.length > trimmed.length) {
       const shown = missed.filter((id) => e.inStream.has(id)).slice(0, 5);
       v.violations.push(
-        `broadcast reader of ${p.consumer} (pid ${p.pid}) missed ${missed.length - trimmed.length} entries, e.g. ${shown.join(', ')}`,
+        `[broadcast] reader of ${p.consumer} (pid ${p.pid}) missed ${missed.length - trimmed.length} entries, e.g. ${shown.join(', ')}`,
       );
     }
   }
@@ -100,7 +105,7 @@ export function checkFaultsApplied(e: Evidence, v: Verdict): void {
     // An admin command that met a Redis restart is the suite's problem, not the transport's.
     const transportFault =
       ['kill', 'close', 'freeze'].includes(f.kind) || (f.kind === 'destroy' && f.lastId !== undefined);
-    if (transportFault) v.violations.push(`${f.kind} at ${f.start}: ${f.error}`);
+    if (transportFault) v.violations.push(`[fault] ${f.kind} at ${f.start}: ${f.error}`);
     else v.stats['faults-not-applied']++;
   }
 }

@@ -47,7 +47,10 @@ export class LatencyProxy {
     let timer: NodeJS.Timeout | undefined;
     const pump = (): void => {
       timer = undefined;
-      while (queue.length > 0 && queue[0].due <= Date.now()) if (!to.destroyed) to.write(queue.shift()!.chunk);
+      while (queue.length > 0 && queue[0].due <= Date.now()) {
+        const { chunk } = queue.shift()!;
+        if (!to.destroyed) to.write(chunk);
+      }
       if (queue.length > 0) timer = setTimeout(pump, queue[0].due - Date.now());
     };
     from.on('data', (chunk: Buffer) => {

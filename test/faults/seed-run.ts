@@ -9,6 +9,7 @@ import { WorkerPool } from '../chaos/chaos-processes.js';
 import { produce } from '../chaos/chaos-producer.js';
 import { RedisServer } from '../support/redis-server.js';
 import { checkDelivery, type Verdict } from './check-delivery.js';
+import { checkReplayAfterDestroy } from './check-destroy.js';
 import { checkBroadcast, checkCloses, checkFaultsApplied, checkOverlaps, checkPendingBound } from './check-timing.js';
 import { readEventLogs } from './event-log.js';
 import { readEvidence, samplePending, type PendingSample } from './evidence.js';
@@ -90,7 +91,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     ]);
     for (let slot = 0; slot < s.workers; slot++) if (!pool.running(slot)) await faults.restartSlot(slot);
     const settled = await waitUntilSettled(admin, key, s, eventDir, 90_000);
-    if (settled) verdict.violations.push(settled);
+    if (settled) verdict.violations.push(`[settle] ${settled}`);
     await stopSampling();
     const finalStopAt = Date.now();
     await pool.stopAll(s.shutdownTimeout + 10_000);
@@ -110,6 +111,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     checkPendingBound(evidence, verdict);
     checkBroadcast(evidence, verdict);
     checkFaultsApplied(evidence, verdict);
+    checkReplayAfterDestroy(evidence, verdict);
     verdict.stats['faults'] = faults.applied.length;
     const t = (at: number): string => `${((at - started) / 1000).toFixed(1)}s`;
     const applied = faults.applied.map(
@@ -118,7 +120,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     process.stdout.write(`  applied: ${applied.join(', ')}\n`);
     return verdict;
   } catch (err) {
-    verdict.violations.push(`the run itself failed: ${err instanceof Error ? err.stack : String(err)}`);
+    verdict.violations.push(`[run] the run itself failed: ${err instanceof Error ? err.stack : String(err)}`);
     return verdict;
   } finally {
     pool?.killAll();
