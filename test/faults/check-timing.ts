@@ -79,15 +79,26 @@ export function checkPendingBound(e: Evidence, v: Verdict): void {
   }
 }
 
-/** A reader must see every entry added after it was ready: up to the last it saw, or all if it was stopped last. */
+/** How long a broadcast reader may take to see an entry: a read of up to `block` (1 s), a reconnect, a slow machine. */
+const BROADCAST_GRACE_MS = 5000;
+
+/**
+ * A broadcast reader must see every entry added after it was ready: all of them if it was stopped last (after the
+ * run settled); otherwise those added up to 5 s before its process was closed or killed, except while it was frozen
+ * (and 5 s after). Entries read but not yet handled when close() began are not handed to handlers any more.
+ */
 export function checkBroadcast(e: Evidence, v: Verdict): void {
+  const exits = new Map(e.incarnations.map((i) => [i.pid, i.exitedAt ?? e.finalStopAt]));
   for (const p of e.log.processes.values()) {
     if (!e.s.broadcast.includes(p.consumer) || p.readyAt === undefined) continue;
     const stoppedLast = (p.closeStart ?? 0) >= e.finalStopAt;
-    const lastSeen = Math.max(0, ...[...p.broadcast].map(idTime));
-    const missed = e.universe.filter(
-      (id) => idTime(id) > p.readyAt! && (stoppedLast || idTime(id) <= lastSeen) && !p.broadcast.has(id),
-    );
+    const until = stoppedLast ? Infinity : (p.closeStart ?? exits.get(p.pid) ?? 0) - BROADCAST_GRACE_MS;
+    const frozen = e.faults.filter((f) => f.kind === 'freeze' && f.pid === p.pid);
+    const excused = (t: number): boolean => frozen.some((f) => t >= f.start && t <= f.end + BROADCAST_GRACE_MS);
+    const missed = e.universe.filter((id) => {
+      const t = idTime(id);
+      return t > p.readyAt! && t <= until && !excused(t) && !p.broadcast.has(id);
+    });
     const trimmed = missed.filter((id) => !e.inStream.has(id));
     v.stats['broadcast-trimmed-unseen'] += trimmed.length;
     if (missed.length > trimmed.length) {
