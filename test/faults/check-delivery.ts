@@ -3,7 +3,7 @@
 // What a fault legitimately excuses is counted, not hidden: entries trimmed before any success, and the effects of
 // entries from before an XGROUP DESTROY (the recreated group starts a new history, see docs/chaos.md).
 import type { Evidence } from './evidence.js';
-import type { HandlerRun } from './event-log.js';
+import { runsByEntry } from './event-log.js';
 import { compareIds } from './stream-ids.js';
 
 export interface Verdict {
@@ -13,11 +13,7 @@ export interface Verdict {
 }
 
 export function checkDelivery(e: Evidence, overtaken: Set<string>, v: Verdict): void {
-  const runs = new Map<string, HandlerRun[]>();
-  for (const r of e.log.runs) {
-    const k = `${r.group} ${r.id}`;
-    runs.set(k, [...(runs.get(k) ?? []), r]);
-  }
+  const runs = runsByEntry(e.log.runs);
   const universe = new Set(e.universe);
   for (const { name: group } of e.s.groups) {
     const destroys = e.faults.filter((f) => f.kind === 'destroy' && f.detail.startsWith(`${group} `) && f.lastId);

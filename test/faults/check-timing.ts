@@ -1,7 +1,7 @@
 // The checks about time: no two runs of one entry overlap within a group unless the first runner was frozen past
 // minIdleTime; every close() returned within shutdownTimeout + 5 s; no consumer held more pending entries than the
 // documented bound; every broadcast reader saw every entry added while it ran; every fault could be applied.
-import type { HandlerRun } from './event-log.js';
+import { runsByEntry } from './event-log.js';
 import type { Evidence } from './evidence.js';
 import type { Verdict } from './check-delivery.js';
 import { idTime } from './stream-ids.js';
@@ -11,9 +11,7 @@ export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
   const overtaken = new Set<string>();
   const exits = new Map(e.incarnations.map((i) => [i.pid, i.exitedAt ?? e.finalStopAt]));
   const freezes = e.faults.filter((f) => f.kind === 'freeze' && f.end - f.start >= e.s.minIdleTime);
-  const byEntry = new Map<string, HandlerRun[]>();
-  for (const r of e.log.runs) byEntry.set(`${r.group} ${r.id}`, [...(byEntry.get(`${r.group} ${r.id}`) ?? []), r]);
-  for (const runs of byEntry.values()) {
+  for (const runs of runsByEntry(e.log.runs).values()) {
     runs.sort((a, b) => a.start - b.start);
     const bad: string[] = [];
     for (const [i, first] of runs.entries()) {

@@ -61,3 +61,15 @@ export function readEventLogs(dir: string): EventLog {
   }
   return { runs: [...runs.values()], processes };
 }
+
+/** Runs by `<group> <entry id>`. */
+export function runsByEntry(runs: HandlerRun[]): Map<string, HandlerRun[]> {
+  const out = new Map<string, HandlerRun[]>();
+  for (const r of runs) {
+    const key = `${r.group} ${r.id}`;
+    const list = out.get(key);
+    if (list) list.push(r);
+    else out.set(key, [r]);
+  }
+  return out;
+}

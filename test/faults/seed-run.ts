@@ -19,9 +19,21 @@ import type { Scenario } from './scenario.js';
 import { waitUntilSettled } from './settle.js';
 
 const STREAM = 'jobs';
-const STATS = ['runs', 'dead-lettered', 'trimmed-unhandled', 'effects-lost-to-destroy', 'overlaps-after-freeze'].concat(
-  ['closes', 'slowest-close-ms', 'max-pending-per-bound%', 'broadcast-trimmed-unseen', 'faults-not-applied'],
-);
+/** The counters of a seed's summary line (each check adds to its own). */
+const STATS = [
+  'runs',
+  'dead-lettered',
+  'trimmed-unhandled',
+  'effects-lost-to-destroy',
+  'overlaps-after-freeze',
+  'replayed-after-destroy',
+  'destroys-unjudged',
+  'closes',
+  'slowest-close-ms',
+  'max-pending-per-bound%',
+  'broadcast-trimmed-unseen',
+  'faults-not-applied',
+];
 
 /** Things to stop when the suite is interrupted (Ctrl-C) in the middle of a seed. */
 export const live = new Set<() => void>();

@@ -4,11 +4,10 @@
 import type { Redis } from 'ioredis';
 import { readEventLogs } from './event-log.js';
 import type { Scenario } from './scenario.js';
+import { field } from './stream-admin.js';
 import { compareIds } from './stream-ids.js';
 
-function field(flat: unknown[], name: string): string {
-  return String(flat[flat.indexOf(name) + 1]);
-}
+const text = (flat: unknown[], name: string): string => String(field(flat, name));
 
 async function unsettled(admin: Redis, key: string, s: Scenario, eventDir: string): Promise<string[]> {
   // The last entry still there: a trim may have removed later ones before any group read them.
@@ -16,11 +15,11 @@ async function unsettled(admin: Redis, key: string, s: Scenario, eventDir: strin
   const groups = (await admin.call('XINFO', 'GROUPS', key)) as unknown[][];
   const open: string[] = [];
   for (const { name } of s.groups) {
-    const row = groups.find((g) => field(g, 'name') === name);
+    const row = groups.find((g) => text(g, 'name') === name);
     if (!row) open.push(`${name}: missing`);
-    else if (Number(field(row, 'pending')) > 0) open.push(`${name}: ${field(row, 'pending')} pending`);
-    else if (compareIds(field(row, 'last-delivered-id'), last) < 0)
-      open.push(`${name}: delivered up to ${field(row, 'last-delivered-id')} of ${last}`);
+    else if (Number(text(row, 'pending')) > 0) open.push(`${name}: ${text(row, 'pending')} pending`);
+    else if (compareIds(text(row, 'last-delivered-id'), last) < 0)
+      open.push(`${name}: delivered up to ${text(row, 'last-delivered-id')} of ${last}`);
   }
   if (s.broadcast.length > 0 && last !== '0-0') {
     const latest = new Map<string, Set<string>>();

@@ -3,7 +3,8 @@
 import type { Redis } from 'ioredis';
 import { compareIds } from './stream-ids.js';
 
-function field(flat: unknown[], name: string): unknown {
+/** A field of a flat XINFO reply (`[name, value, name, value…]`). */
+export function field(flat: unknown[], name: string): unknown {
   const i = flat.indexOf(name);
   return i < 0 ? undefined : flat[i + 1];
 }
