@@ -1,7 +1,8 @@
 // A TCP proxy in front of Redis that delays every chunk, each way, by a delay that can change while connections are
 // open (a slow network, or a congested link for a while). Chunks keep their order whatever the delay does. A closed
 // side closes the other, so a Redis restart reaches the clients as a dropped connection.
-import { createServer, type Server, Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { startProxyServer } from '../support/proxy-server.js';
 
 export class LatencyProxy {
   private server?: Server;
@@ -15,26 +16,18 @@ export class LatencyProxy {
   ) {}
 
   async start(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = new Socket();
-      upstream.connect(this.targetPort, '127.0.0.1');
-      this.forward(client, upstream);
-      this.forward(upstream, client);
-      const drop = (): void => {
-        client.destroy();
-        upstream.destroy();
+    ({ server: this.server, port: this.port } = await startProxyServer(
+      this.targetPort,
+      (client, upstream) => {
+        for (const socket of [client, upstream]) this.sockets.add(socket);
+        this.forward(client, upstream);
+        this.forward(upstream, client);
+      },
+      (client, upstream) => {
         this.sockets.delete(client);
         this.sockets.delete(upstream);
-      };
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('error', drop);
-        socket.on('close', drop);
-      }
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address();
-    this.port = typeof address === 'object' && address ? address.port : 0;
+      },
+    ));
   }
 
   get url(): string {

@@ -1,6 +1,7 @@
 // A TCP proxy in front of Redis that can freeze its open connections: bytes stop flowing but nothing is closed, the way
 // a connection dies behind a NAT or a failed-over load balancer. Connections made after a freeze flow normally.
-import { createServer, type Server, Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { startProxyServer } from './proxy-server.js';
 
 export class FreezingProxy {
   private live = new Set<[Socket, Socket]>();
@@ -11,26 +12,22 @@ export class FreezingProxy {
   constructor(private readonly targetPort: number) {}
 
   async start(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = new Socket();
-      upstream.connect(this.targetPort, '127.0.0.1');
-      const pair: [Socket, Socket] = [client, upstream];
-      this.live.add(pair);
-      client.pipe(upstream);
-      upstream.pipe(client);
-      const drop = (): void => {
-        this.live.delete(pair);
-        client.destroy();
-        upstream.destroy();
-      };
-      for (const socket of pair) {
-        socket.on('error', drop);
-        socket.on('close', drop);
-      }
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address();
-    this.port = typeof address === 'object' && address ? address.port : 0;
+    const pairs = new Map<Socket, [Socket, Socket]>();
+    ({ server: this.server, port: this.port } = await startProxyServer(
+      this.targetPort,
+      (client, upstream) => {
+        const pair: [Socket, Socket] = [client, upstream];
+        pairs.set(client, pair);
+        this.live.add(pair);
+        client.pipe(upstream);
+        upstream.pipe(client);
+      },
+      (client) => {
+        const pair = pairs.get(client);
+        if (pair) this.live.delete(pair);
+        pairs.delete(client);
+      },
+    ));
   }
 
   get url(): string {
