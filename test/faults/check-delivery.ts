@@ -31,11 +31,6 @@ export function checkDelivery(e: Evidence, overtaken: Set<string>, v: Verdict): 
       if (reason !== undefined) {
         v.stats['dead-lettered']++;
         if (!reason) v.violations.push(`[dead-letter] ${group}: entry ${id} was dead-lettered without a reason`);
-        if (e.poisonIds.has(id) && !reason.includes('poison entry')) {
-          v.violations.push(
-            `[dead-letter] ${group}: poison entry ${id} was dead-lettered with another reason: ${reason}`,
-          );
-        }
       }
       const applied = Number(effects[id] ?? 0);
       if (applied > 1 + destroys.length) {

@@ -28,7 +28,6 @@ export interface Evidence {
   universe: string[];
   /** Ids still in the stream at the end (the others were trimmed). */
   inStream: Set<string>;
-  poisonIds: Set<string>;
   /** group → entry id → dead-letter reason. */
   dead: Map<string, Map<string, string>>;
   /** group → entry id → times its effects were applied / the token of the run that applied them last. */
@@ -47,8 +46,6 @@ export async function readEvidence(
 ): Promise<Evidence> {
   const stream = await readStream(admin, key);
   const inStream = new Set(stream.map((e) => e.id));
-  const poisonIds = new Set(stream.filter((e) => e.fields.data?.includes('"poison":true')).map((e) => e.id));
-  for (const seq of partial.s.poison) if (produced[seq]) poisonIds.add(produced[seq]);
   const dead = new Map(partial.s.groups.map((g) => [g.name, new Map<string, string>()]));
   for (const d of await readStream(admin, `${key}:dead`)) {
     dead
@@ -65,7 +62,7 @@ export async function readEvidence(
   }
   const ids = new Set([...produced.filter(Boolean), ...inStream, ...partial.log.runs.map((r) => r.id)]);
   const universe = [...ids].sort(compareIds);
-  return { ...partial, universe, inStream, poisonIds, dead, effects, appliedBy, pending };
+  return { ...partial, universe, inStream, dead, effects, appliedBy, pending };
 }
 
 /** Samples every consumer's pending count in every group until stopped (errors while Redis restarts are skipped). */

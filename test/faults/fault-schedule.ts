@@ -1,6 +1,8 @@
 // Applies a seed's fault schedule while entries flow. Faults overlap in time (a close can meet a Redis restart), but
 // each worker slot takes one process fault at a time, and XGROUP DESTROY and trimming wait until no process fault runs.
 // Every fault applied is recorded with its start and end, which the checks use (freeze windows excuse overlaps).
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { WorkerPool } from '../chaos/chaos-processes.js';
 import type { RedisServer } from '../support/redis-server.js';
@@ -51,6 +53,8 @@ export class FaultSchedule {
     private readonly admin: Redis,
     private readonly proxy: LatencyProxy | undefined,
     private readonly key: string,
+    /** The workers' event directory; an `outage` file there makes every handler fail (see faults-worker.mjs). */
+    private readonly eventDir: string,
   ) {}
 
   /** Applies every planned fault at its time (ms after `started`) and resolves when all are over. */
@@ -84,6 +88,8 @@ export class FaultSchedule {
         return this.locks.with(['proxy'], () => this.record(f, () => this.latency(f)));
       case 'destroy':
         return this.locks.with([...this.slots(), 'admin'], () => this.record(f, () => this.destroy(f)));
+      case 'outage':
+        return this.locks.with(['outage'], () => this.record(f, () => this.outage(f)));
       case 'trim':
         return this.locks.with([...this.slots(), 'admin'], () =>
           this.record(f, () => trim(this.admin, this.key, f.pick)),
@@ -171,6 +177,18 @@ export class FaultSchedule {
     await sleep(f.ms);
     this.proxy!.delayMs = base;
     return `${spike} ms for ${f.ms} ms`;
+  }
+
+  /** A downstream outage: every handler run fails for a while (retries pile up; the bound must still hold). */
+  private async outage(f: PlannedFault): Promise<string> {
+    const flag = join(this.eventDir, 'outage');
+    writeFileSync(flag, '');
+    try {
+      await sleep(f.ms);
+    } finally {
+      rmSync(flag, { force: true });
+    }
+    return `every handler failed for ${f.ms} ms`;
   }
 
   /** XGROUP DESTROY, then waits (holding every slot) until a reader recreated the group. */

@@ -7,7 +7,7 @@
 // log of this consumer (one synchronous write per line, so kill -9 loses at most a partial last line, which the parser
 // skips). Format: see test/faults/event-log.ts. Handler latency and failures are drawn from the seed per entry.
 import 'reflect-metadata';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
@@ -26,6 +26,8 @@ const run = required('CHAOS_RUN');
 const consumer = required('CHAOS_CONSUMER');
 const stream = required('CHAOS_STREAM');
 const eventLog = `${required('FAULTS_EVENT_DIR')}/${consumer}.events`;
+/** Present while the suite simulates a downstream outage: every handler run fails. */
+const outageFlag = `${required('FAULTS_EVENT_DIR')}/outage`;
 const seed = num('FAULTS_SEED');
 /** `g1:4,g2:1`: the groups and each one's concurrency. */
 const groups = required('FAULTS_GROUPS')
@@ -62,9 +64,11 @@ async function handle(groupIndex, data, ctx) {
   log(`S ${group} ${id} ${token} ${delivery}`);
   const slow = draw(data.seq, groupIndex, 1) < slowRate;
   await sleep(slow ? slowMs : Math.floor(draw(data.seq, groupIndex, 2) * (fastMs + 1)));
-  const failed = data.poison || draw(data.seq, groupIndex, 3, delivery) < failRate;
+  const outage = existsSync(outageFlag);
+  const failed = data.poison || outage || draw(data.seq, groupIndex, 3, delivery) < failRate;
   log(`E ${group} ${id} ${token} ${failed ? 'fail' : 'ok'}`);
   if (data.poison) throw new Error(`poison entry seq=${data.seq} is always rejected`);
+  if (outage) throw new Error(`downstream outage (seq=${data.seq}, delivery ${delivery})`);
   if (failed) throw new Error(`drawn failure of seq=${data.seq} at delivery ${delivery}`);
   // Exactly-once: applied with the ack of the entry's first success in the group. `by` names the run that applied
   // them, so the suite can tell that a run overtaken while frozen did not.

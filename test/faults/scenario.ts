@@ -2,7 +2,8 @@
 // entries (poison ones included), and the schedule of faults. Drawn once, up front, so a seed replays the same plan.
 import { seededRandom } from '../chaos/chaos-faults.js';
 
-export type FaultKind = 'kill' | 'freeze' | 'client-kill' | 'restart' | 'latency' | 'close' | 'destroy' | 'trim';
+export type FaultKind =
+  'kill' | 'freeze' | 'client-kill' | 'restart' | 'latency' | 'close' | 'destroy' | 'trim' | 'outage';
 
 export interface PlannedFault {
   kind: FaultKind;
@@ -77,7 +78,7 @@ export function drawScenario(seed: number): Scenario {
     return { kind, at: int(1000, productionMs), target: int(0, 2), ms, pick: random() };
   }).sort((a, b) => a.at - b.at);
   for (const fault of faults) fault.target = fault.target % (fault.kind === 'destroy' ? groups.length : workers);
-  return {
+  const scenario: Scenario = {
     seed,
     workers,
     groups,
@@ -97,6 +98,13 @@ export function drawScenario(seed: number): Scenario {
     proxyDelayMs,
     faults,
   };
+  // Drawn last, so that adding it left every earlier draw of a seed as it was.
+  if (random() < 0.35) {
+    const at = int(1000, productionMs - 3000);
+    faults.push({ kind: 'outage', at, target: 0, ms: int(2000, 5000), pick: 0 });
+    faults.sort((a, b) => a.at - b.at);
+  }
+  return scenario;
 }
 
 export function describeScenario(s: Scenario): string {

@@ -89,7 +89,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
 
     const samples: PendingSample[] = [];
     const stopSampling = samplePending(admin, key, s, samples);
-    const faults = new FaultSchedule(s, pool, redis, admin, proxy, key);
+    const faults = new FaultSchedule(s, pool, redis, admin, proxy, key, eventDir);
     const poison = new Set(s.poison);
     const started = Date.now();
     const [produced] = await Promise.all([
