@@ -1,5 +1,5 @@
 // The checks about time: no two runs of one entry overlap within a group unless the first runner was frozen past
-// minIdleTime; every close() returned within shutdownTimeout + 5 s; no consumer held more pending entries than the
+// minIdleTime (or the group was destroyed during its run); every close() returned within shutdownTimeout + 5 s; no consumer held more pending entries than the
 // documented bound; every broadcast reader saw every entry added while it ran; every fault could be applied.
 import { runsByEntry } from './event-log.js';
 import type { Evidence } from './evidence.js';
@@ -11,6 +11,7 @@ export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
   const overtaken = new Set<string>();
   const exits = new Map(e.incarnations.map((i) => [i.pid, i.exitedAt ?? e.finalStopAt]));
   const freezes = e.faults.filter((f) => f.kind === 'freeze' && f.end - f.start >= e.s.minIdleTime);
+  const destroys = e.faults.filter((f) => f.kind === 'destroy' && f.lastId);
   for (const runs of runsByEntry(e.log.runs).values()) {
     runs.sort((a, b) => a.start - b.start);
     const bad: string[] = [];
@@ -21,6 +22,11 @@ export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
         if (freezes.some((f) => f.pid === first.pid && f.start < end && f.end > first.start)) {
           overtaken.add(first.token);
           v.stats['overlaps-after-freeze']++;
+          continue;
+        }
+        // XGROUP DESTROY takes the pending list, and so every runner's ownership, with it.
+        if (destroys.some((f) => f.detail.startsWith(`${first.group} `) && f.start >= first.start && f.start < end)) {
+          v.stats['overlaps-after-destroy']++;
           continue;
         }
         const who = first.pid === second.pid ? 'the same process' : second.consumer;

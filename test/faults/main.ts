@@ -1,7 +1,7 @@
 // The fault-schedule suite's runner (started by test/faults/run.mjs, see there): runs seeds one after another, prints
 // each seed's plan and verdict, the command that replays a failing seed, and last `N passed, N failed`.
 //   npm run test:faults                     the fixed CI seeds
-//   npm run test:faults -- --seed 17        one seed (replay)
+//   npm run test:faults -- --seed 17        one seed (replay); --seed 3,7 a list
 //   npm run test:faults -- --seeds 200      seeds 1..200 (the soak); --from 1000 starts elsewhere
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,8 +25,16 @@ function parseSeeds(args: string[]): number[] {
   const unknown = args.filter((a, i) => a.startsWith('--') && !['--seed', '--seeds', '--from'].includes(a) && i >= 0);
   if (unknown.length > 0)
     throw new Error(`Unknown option ${unknown.join(' ')}: use --seed S, or --seeds N [--from S].`);
-  const one = value('--seed');
-  if (one !== undefined) return [one];
+  const listed = args.indexOf('--seed');
+  if (listed >= 0) {
+    const seeds = String(args[listed + 1])
+      .split(',')
+      .map(Number);
+    if (seeds.some((n) => !Number.isInteger(n) || n < 0)) {
+      throw new Error(`--seed needs a seed or a list, e.g. --seed 12 or --seed 3,7; got ${args[listed + 1]}`);
+    }
+    return seeds;
+  }
   const count = value('--seeds');
   const from = value('--from') ?? 1;
   return count === undefined ? CI_SEEDS : Array.from({ length: count }, (_, i) => from + i);

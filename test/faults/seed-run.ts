@@ -26,6 +26,7 @@ const STATS = [
   'trimmed-unhandled',
   'effects-lost-to-destroy',
   'overlaps-after-freeze',
+  'overlaps-after-destroy',
   'replayed-after-destroy',
   'destroys-unjudged',
   'closes',

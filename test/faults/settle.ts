@@ -2,10 +2,10 @@
 // everything, and every broadcast reader's latest process has seen the stream's last entry. Not settling in time is
 // itself a violation (something is stuck); the checks still run, to say what.
 import type { Redis } from 'ioredis';
-import { readEventLogs } from './event-log.js';
+import { type ProcessLife, readEventLogs } from './event-log.js';
 import type { Scenario } from './scenario.js';
 import { field } from './stream-admin.js';
-import { compareIds } from './stream-ids.js';
+import { compareIds, idTime } from './stream-ids.js';
 
 const text = (flat: unknown[], name: string): string => String(field(flat, name));
 
@@ -22,10 +22,13 @@ async function unsettled(admin: Redis, key: string, s: Scenario, eventDir: strin
       open.push(`${name}: delivered up to ${text(row, 'last-delivered-id')} of ${last}`);
   }
   if (s.broadcast.length > 0 && last !== '0-0') {
-    const latest = new Map<string, Set<string>>();
-    for (const p of readEventLogs(eventDir).processes.values()) if (p.readyAt) latest.set(p.consumer, p.broadcast);
-    for (const consumer of s.broadcast)
-      if (!latest.get(consumer)?.has(last)) open.push(`broadcast ${consumer}: not at ${last}`);
+    // A restarted reader starts at `$`: it owes only entries added after it was ready.
+    const latest = new Map<string, ProcessLife>();
+    for (const p of readEventLogs(eventDir).processes.values()) if (p.readyAt) latest.set(p.consumer, p);
+    for (const consumer of s.broadcast) {
+      const p = latest.get(consumer);
+      if (p && idTime(last) > p.readyAt! && !p.broadcast.has(last)) open.push(`broadcast ${consumer}: not at ${last}`);
+    }
   }
   return open;
 }
