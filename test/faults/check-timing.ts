@@ -68,17 +68,21 @@ export function checkCloses(e: Evidence, v: Verdict): void {
 export function checkPendingBound(e: Evidence, v: Verdict): void {
   const noisy = e.faults.filter((f) => ['restart', 'client-kill', 'latency', 'destroy'].includes(f.kind));
   const grace = 2 * e.s.minIdleTime + 2000;
+  const over = new Map<string, { samples: number; max: number; at: number; bound: number }>();
   for (const sample of e.samples) {
     const { concurrency } = e.s.groups.find((g) => g.name === sample.group)!;
     const bound = 2 * e.s.count + 2 * concurrency;
-    v.stats['max-pending-per-bound%'] = Math.max(
-      v.stats['max-pending-per-bound%'],
-      Math.round((100 * sample.pending) / bound),
-    );
+    const percent = Math.round((100 * sample.pending) / bound);
+    v.stats['max-pending-per-bound%'] = Math.max(v.stats['max-pending-per-bound%'], percent);
     if (sample.pending <= bound) continue;
     if (noisy.some((f) => sample.at >= f.start && sample.at <= f.end + grace)) continue;
+    const key = `${sample.group}: ${sample.consumer}`;
+    const seen = over.get(key) ?? { samples: 0, max: 0, at: sample.at, bound };
+    over.set(key, { ...seen, samples: seen.samples + 1, max: Math.max(seen.max, sample.pending) });
+  }
+  for (const [key, o] of over) {
     v.violations.push(
-      `[pending-bound] ${sample.group}: ${sample.consumer} had ${sample.pending} entries pending at ${sample.at}; bound ${bound}`,
+      `[pending-bound] ${key} had up to ${o.max} entries pending (bound ${o.bound}) in ${o.samples} samples from ${o.at}`,
     );
   }
 }

@@ -85,7 +85,7 @@ export function drawScenario(seed: number): Scenario {
     broadcast,
     count: pick([1, 2, 4, 8, 16, 32]),
     minIdleTime,
-    retryMs: int(50, 400),
+    retryMs: int(50, 1500),
     maxDeliveries: int(4, 8),
     shutdownTimeout: int(1000, 4000),
     fastMs,
