@@ -83,7 +83,7 @@ export class FaultSchedule {
       case 'client-kill':
         return this.locks.with(slot, () => this.record(f, () => this.clientKill(f)));
       case 'restart':
-        return this.locks.with(['redis'], () => this.record(f, () => this.redis.restart(true).then(() => 'redis')));
+        return this.locks.with(['redis'], () => this.record(f, () => this.restartRedis(f)));
       case 'latency':
         return this.locks.with(['proxy'], () => this.record(f, () => this.latency(f)));
       case 'destroy':
@@ -121,7 +121,7 @@ export class FaultSchedule {
       try {
         return await this.pool.start(slot);
       } catch (err) {
-        if (attempt >= 5) throw err;
+        if (attempt >= 10) throw err;
         await sleep(1000);
       }
     }
@@ -168,6 +168,15 @@ export class FaultSchedule {
     const [, id, name] = conns[Math.floor(f.pick * conns.length)];
     await this.admin.call('CLIENT', 'KILL', 'ID', id);
     return name;
+  }
+
+  /** SIGKILL of redis-server, down for up to 3 s (a close() may meet it), then a start from the AOF. */
+  private async restartRedis(f: PlannedFault): Promise<string> {
+    const down = Math.min(f.ms, 3000);
+    await this.redis.kill('SIGKILL');
+    await sleep(down);
+    await this.redis.restart(true);
+    return `redis down ${down} ms`;
   }
 
   private async latency(f: PlannedFault): Promise<string> {
