@@ -170,9 +170,12 @@ export class FaultSchedule {
     return name;
   }
 
-  /** SIGKILL of redis-server, down for up to 3 s (a close() may meet it), then a start from the AOF. */
+  /**
+   * SIGKILL of redis-server, then a start from the AOF after it was down for 0–3 s, or one time in four for 8–12 s:
+   * longer than some `shutdownTimeout` + 5 s, so a close() that meets it must return without Redis.
+   */
   private async restartRedis(f: PlannedFault): Promise<string> {
-    const down = Math.min(f.ms, 3000);
+    const down = f.pick < 0.25 ? 8000 + Math.round(f.pick * 16_000) : Math.min(f.ms, 3000);
     await this.redis.kill('SIGKILL');
     await sleep(down);
     await this.redis.restart(true);
