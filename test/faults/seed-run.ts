@@ -50,6 +50,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
   let proxy: LatencyProxy | undefined;
   let pool: WorkerPool | undefined;
   let client: RedisStreamsClient | undefined;
+  let stopSampling: (() => Promise<void>) | undefined;
   const killAll = (): void => {
     pool?.killAll();
     void redis.kill('SIGKILL');
@@ -89,7 +90,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     await client.connect();
 
     const samples: PendingSample[] = [];
-    const stopSampling = samplePending(admin, key, s, samples);
+    stopSampling = samplePending(admin, key, s, samples);
     const faults = new FaultSchedule(s, pool, redis, admin, proxy, key, eventDir);
     const poison = new Set(s.poison);
     const started = Date.now();
@@ -136,6 +137,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     verdict.violations.push(`[run] the run itself failed: ${err instanceof Error ? err.stack : String(err)}`);
     return verdict;
   } finally {
+    await stopSampling?.();
     pool?.killAll();
     live.delete(killAll);
     await client?.close().catch(() => undefined);
