@@ -45,6 +45,8 @@ class Locks {
 export class FaultSchedule {
   readonly applied: AppliedFault[] = [];
   private readonly locks = new Locks();
+  /** Set when the seed ends: a fault still waiting must not start a worker or redis-server nobody will stop. */
+  private stopped = false;
 
   constructor(
     private readonly s: Scenario,
@@ -115,9 +117,13 @@ export class FaultSchedule {
     return mine[mine.length - 1]?.pid ?? 0;
   }
 
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** Starts a slot again; a start can fail while Redis restarts (listen() can't connect), so it is retried. */
   async restartSlot(slot: number): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; !this.stopped; attempt++) {
       try {
         return await this.pool.start(slot);
       } catch (err) {
@@ -178,6 +184,7 @@ export class FaultSchedule {
     const down = f.pick < 0.25 ? 8000 + Math.round(f.pick * 16_000) : Math.min(f.ms, 3000);
     await this.redis.kill('SIGKILL');
     await sleep(down);
+    if (this.stopped) return 'redis not restarted: the seed ended';
     await this.redis.restart(true);
     return `redis down ${down} ms`;
   }

@@ -51,7 +51,9 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
   let pool: WorkerPool | undefined;
   let client: RedisStreamsClient | undefined;
   let stopSampling: (() => Promise<void>) | undefined;
+  let faults: FaultSchedule | undefined;
   const killAll = (): void => {
+    faults?.stop();
     pool?.killAll();
     void redis.kill('SIGKILL');
   };
@@ -91,7 +93,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
 
     const samples: PendingSample[] = [];
     stopSampling = samplePending(admin, key, s, samples);
-    const faults = new FaultSchedule(s, pool, redis, admin, proxy, key, eventDir);
+    faults = new FaultSchedule(s, pool, redis, admin, proxy, key, eventDir);
     const poison = new Set(s.poison);
     const started = Date.now();
     const [produced] = await Promise.all([
@@ -137,6 +139,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     verdict.violations.push(`[run] the run itself failed: ${err instanceof Error ? err.stack : String(err)}`);
     return verdict;
   } finally {
+    faults?.stop();
     await stopSampling?.();
     pool?.killAll();
     live.delete(killAll);
