@@ -1,5 +1,6 @@
 // Applies a seed's fault schedule while entries flow. Faults overlap in time (a close can meet a Redis restart), but
-// each worker slot takes one process fault at a time, and XGROUP DESTROY and trimming wait until no process fault runs.
+// each worker slot takes one process fault at a time, XGROUP DESTROY and trimming wait until no process fault runs,
+// and the suite's own commands (CLIENT KILL, XGROUP DESTROY, XTRIM) wait until Redis is back from a restart.
 // Every fault applied is recorded with its start and end, which the checks use (freeze windows excuse overlaps).
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,17 +84,17 @@ export class FaultSchedule {
       case 'freeze':
         return this.locks.with(slot, () => this.record(f, () => this.freeze(f)));
       case 'client-kill':
-        return this.locks.with(slot, () => this.record(f, () => this.clientKill(f)));
+        return this.locks.with([...slot, 'redis'], () => this.record(f, () => this.clientKill(f)));
       case 'restart':
         return this.locks.with(['redis'], () => this.record(f, () => this.restartRedis(f)));
       case 'latency':
         return this.locks.with(['proxy'], () => this.record(f, () => this.latency(f)));
       case 'destroy':
-        return this.locks.with([...this.slots(), 'admin'], () => this.record(f, () => this.destroy(f)));
+        return this.locks.with([...this.slots(), 'redis'], () => this.record(f, () => this.destroy(f)));
       case 'outage':
         return this.locks.with(['outage'], () => this.record(f, () => this.outage(f)));
       case 'trim':
-        return this.locks.with([...this.slots(), 'admin'], () =>
+        return this.locks.with([...this.slots(), 'redis'], () =>
           this.record(f, () => trim(this.admin, this.key, f.pick)),
         );
     }
