@@ -9,6 +9,7 @@ import type { WorkerPool } from '../chaos/chaos-processes.js';
 import type { RedisServer } from '../support/redis-server.js';
 import type { LatencyProxy } from './latency-proxy.js';
 import type { FaultKind, PlannedFault, Scenario } from './scenario.js';
+import { Locks } from './locks.js';
 import { destroyGroup, trim } from './stream-admin.js';
 
 export interface AppliedFault {
@@ -25,23 +26,6 @@ export interface AppliedFault {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-class Locks {
-  private readonly tails = new Map<string, Promise<void>>();
-  /** Runs `task` once every named lock is free, holding them all meanwhile. */
-  async with<T>(names: string[], task: () => Promise<T>): Promise<T> {
-    const before = names.map((n) => this.tails.get(n) ?? Promise.resolve());
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    for (const n of names) this.tails.set(n, done);
-    await Promise.all(before);
-    try {
-      return await task();
-    } finally {
-      release();
-    }
-  }
-}
 
 export class FaultSchedule {
   readonly applied: AppliedFault[] = [];
