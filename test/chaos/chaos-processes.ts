@@ -26,13 +26,25 @@ interface Slot {
   log: string;
 }
 
+/** One run of a slot's worker process, from its start to its exit. */
+export interface Incarnation {
+  consumer: string;
+  pid: number;
+  startedAt: number;
+  exitedAt?: number;
+}
+
 export class WorkerPool {
   private readonly slots: Slot[];
+  /** Every worker process started, in start order. */
+  readonly incarnations: Incarnation[] = [];
 
   constructor(
     size: number,
     private readonly env: ChaosWorkerEnv,
     logDir: string,
+    /** More environment for the workers (the fault-schedule suite's settings). */
+    private readonly extraEnv: Record<string, string> = {},
   ) {
     this.slots = Array.from({ length: size }, (_, i) => ({
       consumer: `worker-${i + 1}`,
@@ -66,12 +78,15 @@ export class WorkerPool {
     // Output goes to a file per slot (appended across restarts), so the suite's own output stays readable.
     const out = openSync(slot.log, 'a');
     const child = spawn(process.execPath, [script], {
-      env: { ...process.env, NODE_OPTIONS: '', ...this.env, CHAOS_CONSUMER: slot.consumer },
+      env: { ...process.env, NODE_OPTIONS: '', ...this.env, ...this.extraEnv, CHAOS_CONSUMER: slot.consumer },
       stdio: ['ignore', out, out, 'ipc'],
     });
     closeSync(out);
     slot.child = child;
+    const incarnation: Incarnation = { consumer: slot.consumer, pid: child.pid ?? 0, startedAt: Date.now() };
+    this.incarnations.push(incarnation);
     child.once('exit', () => {
+      incarnation.exitedAt = Date.now();
       if (slot.child === child) slot.child = undefined;
     });
     await new Promise<void>((resolve, reject) => {
@@ -109,20 +124,39 @@ export class WorkerPool {
     child.kill(signal);
   }
 
-  /** Graceful stop (SIGTERM: the server finishes its handlers and acks), SIGKILL if it takes longer than 15 s. */
-  async stopAll(): Promise<void> {
-    await Promise.all(
-      this.slots.map(async (slot) => {
-        const child = slot.child;
-        if (!child) return;
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGCONT'); // a worker left frozen by a failed run could not handle SIGTERM
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
+  /** Whether the worker of slot `index` is running. */
+  running(index: number): boolean {
+    return this.slots[index].child !== undefined;
+  }
+
+  /**
+   * Graceful stop of slot `index` (SIGTERM: the server finishes its handlers and acks), SIGKILL if it takes longer
+   * than `killAfterMs`. Resolves true if the worker exited by itself.
+   */
+  async stop(index: number, killAfterMs = 15_000): Promise<boolean> {
+    const child = this.slots[index].child;
+    if (!child) return true;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGCONT'); // a worker left frozen by a failed run could not handle SIGTERM
+    child.kill('SIGTERM');
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, killAfterMs);
+    await exited;
+    clearTimeout(timer);
+    return !killed;
+  }
+
+  /** Graceful stop of every worker (see `stop`). */
+  async stopAll(killAfterMs = 15_000): Promise<void> {
+    await Promise.all(this.slots.map((_, i) => this.stop(i, killAfterMs)));
+  }
+
+  /** SIGKILL of every worker still running, without waiting (clean-up after a failure). */
+  killAll(): void {
+    for (const slot of this.slots) slot.child?.kill('SIGKILL');
   }
 
   /** The last lines each worker wrote, for failure messages. */

@@ -12,10 +12,19 @@
 // Jest loads this file without the suite's module mapping, so it imports nothing local.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The repository: the nearest directory up from this file with the library in it (this file also runs transpiled, from
+ * test/faults' run directory under node_modules/.cache). */
+function findRepoRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'libs/redis-streams/package.json'))) return dir;
+  }
+  throw new Error('test/chaos/global-setup.ts: no libs/redis-streams/package.json above this file.');
+}
+
+const REPO_ROOT = findRepoRoot();
 const LIB_DIR = join(REPO_ROOT, 'libs/redis-streams');
 const CACHE_DIR = join(REPO_ROOT, 'node_modules/.cache');
 const PREFIX = 'nestjs-redis-streams-chaos-';
@@ -40,7 +49,11 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export default function globalSetup(): void {
+/**
+ * Builds the library into `node_modules/.cache/nestjs-redis-streams-chaos-<pid>` and copies `workerScript` (a path
+ * relative to the repository) beside it; returns the copy's path. The fault-schedule suite (test/faults) uses it too.
+ */
+export function buildWorkerRun(workerScript: string): string {
   removeStaleRuns();
   const runDir = join(CACHE_DIR, `${PREFIX}${process.pid}`);
   const packageDir = join(runDir, 'node_modules/nestjs-redis-streams');
@@ -63,8 +76,12 @@ export default function globalSetup(): void {
     ],
     { cwd: REPO_ROOT, stdio: 'inherit' },
   );
-  const worker = join(runDir, 'chaos-worker.mjs');
-  copyFileSync(join(REPO_ROOT, 'test/chaos/chaos-worker.mjs'), worker);
+  const worker = join(runDir, basename(workerScript));
+  copyFileSync(join(REPO_ROOT, workerScript), worker);
+  return worker;
+}
+
+export default function globalSetup(): void {
   // Jest runs this suite in band (maxWorkers 1), and would pass the environment on to workers it started after this.
-  process.env.CHAOS_WORKER_SCRIPT = worker;
+  process.env.CHAOS_WORKER_SCRIPT = buildWorkerRun('test/chaos/chaos-worker.mjs');
 }

@@ -1,8 +1,9 @@
 // A TCP proxy in front of Redis that can freeze its open connections: bytes stop flowing but nothing is closed, the way
 // a connection dies behind a NAT or a failed-over load balancer. Connections made after a freeze flow normally.
 // `thaw()` lets frozen connections flow again (a paused process resuming); `latency` delays every chunk each way.
-import { createServer, type Server, Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { startProxyServer } from './proxy-server.js';
 
 export class FreezingProxy {
   private live = new Set<[Socket, Socket]>();
@@ -29,26 +30,22 @@ export class FreezingProxy {
   }
 
   async start(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = new Socket();
-      upstream.connect(this.targetPort, '127.0.0.1');
-      const pair: [Socket, Socket] = [client, upstream];
-      this.live.add(pair);
-      this.forward(client, upstream);
-      this.forward(upstream, client);
-      const drop = (): void => {
-        this.live.delete(pair);
-        client.destroy();
-        upstream.destroy();
-      };
-      for (const socket of pair) {
-        socket.on('error', drop);
-        socket.on('close', drop);
-      }
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address();
-    this.port = typeof address === 'object' && address ? address.port : 0;
+    const pairs = new Map<Socket, [Socket, Socket]>();
+    ({ server: this.server, port: this.port } = await startProxyServer(
+      this.targetPort,
+      (client, upstream) => {
+        const pair: [Socket, Socket] = [client, upstream];
+        pairs.set(client, pair);
+        this.live.add(pair);
+        this.forward(client, upstream);
+        this.forward(upstream, client);
+      },
+      (client) => {
+        const pair = pairs.get(client);
+        if (pair) this.live.delete(pair);
+        pairs.delete(client);
+      },
+    ));
   }
 
   get url(): string {

@@ -1,0 +1,70 @@
+// The delivery promise, per group and entry: at least one successful run or a dead letter with its reason; effects
+// applied exactly once (by a successful run that was not overtaken while frozen); nothing pending at the end.
+// What a fault legitimately excuses is counted, not hidden: entries trimmed before any success, and the effects of
+// entries from before an XGROUP DESTROY (the recreated group starts a new history, see docs/chaos.md).
+import type { Evidence } from './evidence.js';
+import { runsByEntry } from './event-log.js';
+import { compareIds } from './stream-ids.js';
+
+export interface Verdict {
+  violations: string[];
+  /** Counters for the seed's summary line. */
+  stats: Record<string, number>;
+}
+
+export function checkDelivery(e: Evidence, overtaken: Set<string>, v: Verdict): void {
+  const runs = runsByEntry(e.log.runs);
+  const universe = new Set(e.universe);
+  for (const { name: group } of e.s.groups) {
+    const destroys = e.faults.filter((f) => f.kind === 'destroy' && f.detail.startsWith(`${group} `) && f.lastId);
+    const lastDestroyId = destroys.length > 0 ? destroys[destroys.length - 1].lastId! : undefined;
+    const effects = e.effects.get(group)!;
+    const by = e.appliedBy.get(group)!;
+    for (const id of e.universe) {
+      const mine = runs.get(`${group} ${id}`) ?? [];
+      const ok = mine.some((r) => r.ok);
+      const reason = e.dead.get(group)!.get(id);
+      if (!ok && reason === undefined) {
+        if (!e.inStream.has(id)) v.stats['trimmed-unhandled']++;
+        else v.violations.push(`[lost] ${group}: entry ${id} never succeeded and is not in the dead-letter stream`);
+      }
+      if (reason !== undefined) {
+        v.stats['dead-lettered']++;
+        if (!reason) v.violations.push(`[dead-letter] ${group}: entry ${id} was dead-lettered without a reason`);
+      }
+      const applied = Number(effects[id] ?? 0);
+      if (applied > 1 + destroys.length) {
+        v.violations.push(
+          `[effects] ${group}: the effects of ${id} were applied ${applied} times (${destroys.length} destroys)`,
+        );
+      }
+      if (applied > 0) {
+        const token = by[id];
+        if (!mine.some((r) => r.token === token && r.ok)) {
+          v.violations.push(
+            `[effects] ${group}: the effects of ${id} were applied by run ${token}, which did not succeed`,
+          );
+        }
+        if (overtaken.has(token)) {
+          v.violations.push(
+            `[effects] ${group}: run ${token} of ${id} applied its effects though it was overtaken while frozen`,
+          );
+        }
+      }
+      if (ok && reason === undefined && applied === 0) {
+        if (lastDestroyId !== undefined && compareIds(id, lastDestroyId) <= 0) v.stats['effects-lost-to-destroy']++;
+        else {
+          const trimmed = e.inStream.has(id) ? '' : ' (it was trimmed before its ack)';
+          v.violations.push(`[effects] ${group}: entry ${id} succeeded but its effects were never applied${trimmed}`);
+        }
+      }
+    }
+    for (const id of Object.keys(effects)) {
+      if (!universe.has(id))
+        v.violations.push(`[effects] ${group}: effects recorded for ${id}, which was never in the stream`);
+    }
+    const pending = e.pending.get(group);
+    if (pending === undefined) v.violations.push(`[pending] ${group}: the group does not exist at the end`);
+    else if (pending > 0) v.violations.push(`[pending] ${group}: ${pending} entries still pending at the end`);
+  }
+}

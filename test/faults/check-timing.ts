@@ -1,0 +1,130 @@
+// The checks about time: no two runs of one entry overlap within a group unless the first runner was frozen past
+// minIdleTime (or the group was destroyed during its run); every close() returned within shutdownTimeout + 5 s; no consumer held more pending entries than the
+// documented bound; every broadcast reader saw every entry added while it ran; every fault could be applied.
+import { runsByEntry } from './event-log.js';
+import type { Evidence } from './evidence.js';
+import type { Verdict } from './check-delivery.js';
+import { idTime } from './stream-ids.js';
+
+/** Checks overlaps and returns the tokens of runs overtaken while frozen (they must not have applied effects). */
+export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
+  const overtaken = new Set<string>();
+  const exits = new Map(e.incarnations.map((i) => [i.pid, i.exitedAt ?? e.finalStopAt]));
+  const freezes = e.faults.filter((f) => f.kind === 'freeze' && f.end - f.start >= e.s.minIdleTime);
+  const destroys = e.faults.filter((f) => f.kind === 'destroy' && f.lastId);
+  for (const runs of runsByEntry(e.log.runs).values()) {
+    runs.sort((a, b) => a.start - b.start);
+    const bad: string[] = [];
+    for (const [i, first] of runs.entries()) {
+      const end = first.end ?? exits.get(first.pid) ?? Infinity;
+      for (const second of runs.slice(i + 1)) {
+        if (second.start >= end) continue;
+        if (freezes.some((f) => f.pid === first.pid && f.start < end && f.end > first.start)) {
+          overtaken.add(first.token);
+          v.stats['overlaps-after-freeze']++;
+          continue;
+        }
+        // XGROUP DESTROY takes the pending list, and so every runner's ownership, with it.
+        if (destroys.some((f) => f.detail.startsWith(`${first.group} `) && f.start >= first.start && f.start < end)) {
+          v.stats['overlaps-after-destroy']++;
+          continue;
+        }
+        const who = first.pid === second.pid ? 'the same process' : second.consumer;
+        bad.push(
+          `${first.token} (${first.consumer}, ${first.start}..${end}) and ${second.token} (${who}, from ${second.start})`,
+        );
+      }
+    }
+    if (bad.length > 0) {
+      v.violations.push(
+        `[overlap] ${runs[0].group}: ${bad.length} pairs of runs of ${runs[0].id} overlap, no first runner frozen; ${bad[0]}`,
+      );
+    }
+  }
+  return overtaken;
+}
+
+export function checkCloses(e: Evidence, v: Verdict): void {
+  const bound = e.s.shutdownTimeout + 5000;
+  for (const p of e.log.processes.values()) {
+    if (p.closeStart === undefined) continue;
+    const took = (p.closeEnd ?? Infinity) - p.closeStart;
+    v.stats['closes']++;
+    v.stats['slowest-close-ms'] = Math.max(v.stats['slowest-close-ms'], Number.isFinite(took) ? took : -1);
+    if (took > bound) {
+      v.violations.push(
+        `[close] close() of ${p.consumer} (pid ${p.pid}) ${p.closeEnd ? `took ${took} ms` : 'never returned'}; bound ${bound} ms`,
+      );
+    }
+  }
+}
+
+/**
+ * XPENDING per consumer counts what a reader holds (2 × count + concurrency, the README's bound) plus acks still on
+ * the wire (up to concurrency). Samples taken while the network misbehaves (Redis restart, CLIENT KILL, latency
+ * spike, XGROUP DESTROY) and for 2 × minIdleTime + 2 s after are not judged: a lost ack leaves an entry pending
+ * until it is claimed, which the reader can't prevent.
+ */
+export function checkPendingBound(e: Evidence, v: Verdict): void {
+  const noisy = e.faults.filter((f) => ['restart', 'client-kill', 'latency', 'destroy'].includes(f.kind));
+  const grace = 2 * e.s.minIdleTime + 2000;
+  const over = new Map<string, { samples: number; max: number; at: number; bound: number }>();
+  for (const sample of e.samples) {
+    const { concurrency } = e.s.groups.find((g) => g.name === sample.group)!;
+    const bound = 2 * e.s.count + 2 * concurrency;
+    const percent = Math.round((100 * sample.pending) / bound);
+    v.stats['max-pending-per-bound%'] = Math.max(v.stats['max-pending-per-bound%'], percent);
+    if (sample.pending <= bound) continue;
+    if (noisy.some((f) => sample.at >= f.start && sample.at <= f.end + grace)) continue;
+    const key = `${sample.group}: ${sample.consumer}`;
+    const seen = over.get(key) ?? { samples: 0, max: 0, at: sample.at, bound };
+    over.set(key, { ...seen, samples: seen.samples + 1, max: Math.max(seen.max, sample.pending) });
+  }
+  for (const [key, o] of over) {
+    v.violations.push(
+      `[pending-bound] ${key} had up to ${o.max} entries pending (bound ${o.bound}) in ${o.samples} samples from ${o.at}`,
+    );
+  }
+}
+
+/** How long a broadcast reader may take to see an entry: a read of up to `block` (1 s), a reconnect, a slow machine. */
+const BROADCAST_GRACE_MS = 5000;
+
+/**
+ * A broadcast reader must see every entry added after it was ready: all of them if it was stopped last (after the
+ * run settled); otherwise those added up to 5 s before its process was closed or killed, except while it was frozen
+ * (and 5 s after). Entries read but not yet handled when close() began are not handed to handlers any more.
+ */
+export function checkBroadcast(e: Evidence, v: Verdict): void {
+  const exits = new Map(e.incarnations.map((i) => [i.pid, i.exitedAt ?? e.finalStopAt]));
+  for (const p of e.log.processes.values()) {
+    if (!e.s.broadcast.includes(p.consumer) || p.readyAt === undefined) continue;
+    const stoppedLast = (p.closeStart ?? 0) >= e.finalStopAt;
+    const until = stoppedLast ? Infinity : (p.closeStart ?? exits.get(p.pid) ?? 0) - BROADCAST_GRACE_MS;
+    const frozen = e.faults.filter((f) => f.kind === 'freeze' && f.pid === p.pid);
+    const excused = (t: number): boolean => frozen.some((f) => t >= f.start && t <= f.end + BROADCAST_GRACE_MS);
+    const missed = e.universe.filter((id) => {
+      const t = idTime(id);
+      return t > p.readyAt! && t <= until && !excused(t) && !p.broadcast.has(id);
+    });
+    const trimmed = missed.filter((id) => !e.inStream.has(id));
+    v.stats['broadcast-trimmed-unseen'] += trimmed.length;
+    if (missed.length > trimmed.length) {
+      const shown = missed.filter((id) => e.inStream.has(id)).slice(0, 5);
+      v.violations.push(
+        `[broadcast] reader of ${p.consumer} (pid ${p.pid}) missed ${missed.length - trimmed.length} entries, e.g. ${shown.join(', ')}`,
+      );
+    }
+  }
+}
+
+export function checkFaultsApplied(e: Evidence, v: Verdict): void {
+  for (const f of e.faults) {
+    if (!f.error) continue;
+    // An admin command that met a Redis restart is the suite's problem, not the transport's.
+    const transportFault =
+      ['kill', 'close', 'freeze'].includes(f.kind) || (f.kind === 'destroy' && f.lastId !== undefined);
+    if (transportFault) v.violations.push(`[fault] ${f.kind} at ${f.start}: ${f.error}`);
+    else v.stats['faults-not-applied']++;
+  }
+}

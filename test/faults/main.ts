@@ -1,0 +1,104 @@
+// The fault-schedule suite's runner (started by test/faults/run.mjs, see there): runs seeds one after another, prints
+// each seed's plan and verdict, the command that replays a failing seed, and last `N passed, N failed`.
+//   npm run test:faults                     the fixed CI seeds (CI_SEEDS)
+//   npm run test:faults -- --seed 17        one seed (replay); --seed 3,7 a list
+//   npm run test:faults -- --seeds 200      seeds 1..200 (the soak); --from 1000 starts elsewhere
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildWorkerRun } from '../chaos/global-setup.js';
+import { describeScenario, drawScenario } from './scenario.js';
+import { live, runSeed } from './seed-run.js';
+
+/** Together they apply every kind of fault (docs/chaos.md lists which seed applies which); about 4 minutes on 2 cores. */
+const CI_SEEDS = [1, 3, 4, 5, 6, 17];
+
+function parseSeeds(args: string[]): number[] {
+  const value = (flag: string): number | undefined => {
+    const i = args.indexOf(flag);
+    if (i < 0) return undefined;
+    const n = Number(args[i + 1]);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`${flag} needs a whole number, e.g. ${flag} 12; got ${args[i + 1]}`);
+    return n;
+  };
+  const unknown = args.filter((a, i) => a.startsWith('--') && !['--seed', '--seeds', '--from'].includes(a) && i >= 0);
+  if (unknown.length > 0)
+    throw new Error(`Unknown option ${unknown.join(' ')}: use --seed S, or --seeds N [--from S].`);
+  const listed = args.indexOf('--seed');
+  if (listed >= 0) {
+    const seeds = String(args[listed + 1])
+      .split(',')
+      .map(Number);
+    if (seeds.some((n) => !Number.isInteger(n) || n < 0)) {
+      throw new Error(`--seed needs a seed or a list, e.g. --seed 12 or --seed 3,7; got ${args[listed + 1]}`);
+    }
+    return seeds;
+  }
+  const count = value('--seeds');
+  const from = value('--from') ?? 1;
+  return count === undefined ? CI_SEEDS : Array.from({ length: count }, (_, i) => from + i);
+}
+
+async function main(): Promise<number> {
+  const seeds = parseSeeds(process.argv.slice(2));
+  process.env.CHAOS_WORKER_SCRIPT = buildWorkerRun('test/faults/faults-worker.mjs');
+  const logDir = mkdtempSync(join(tmpdir(), 'redis-streams-faults-'));
+  const failed: number[] = [];
+  for (const seed of seeds) {
+    const scenario = drawScenario(seed);
+    process.stdout.write(`\n${describeScenario(scenario)}\n`);
+    const began = Date.now();
+    const budget = scenario.productionMs + 240_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`seed ${seed} did not finish within ${budget / 1000} s`)), budget);
+    });
+    const verdict = await Promise.race([runSeed(scenario, logDir), timeout]).catch((err: Error) => {
+      for (const stop of live) stop();
+      return { violations: [`[run] ${err.message}`], stats: {} };
+    });
+    clearTimeout(timer);
+    const stats = Object.entries(verdict.stats)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ');
+    const secs = ((Date.now() - began) / 1000).toFixed(0);
+    if (verdict.violations.length === 0) {
+      process.stdout.write(`seed ${seed}: passed in ${secs} s (${stats})\n`);
+      continue;
+    }
+    failed.push(seed);
+    const kinds = new Map<string, number>();
+    for (const line of verdict.violations) {
+      const kind = /^\[([a-z-]+)\]/.exec(line)?.[1] ?? '?';
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    const byKind = [...kinds].map(([k, n]) => `${k} ${n}`).join(', ');
+    process.stdout.write(`seed ${seed}: FAILED in ${secs} s (${stats}), violations: ${byKind}\n`);
+    mkdirSync(join(logDir, `seed-${seed}`), { recursive: true });
+    writeFileSync(join(logDir, `seed-${seed}`, 'violations.txt'), verdict.violations.join('\n') + '\n');
+    for (const line of verdict.violations.slice(0, 15)) process.stdout.write(`  - ${line}\n`);
+    if (verdict.violations.length > 15) process.stdout.write(`  … and ${verdict.violations.length - 15} more\n`);
+    process.stdout.write(`  logs: ${join(logDir, `seed-${seed}`)}\n  replay: npm run test:faults -- --seed ${seed}\n`);
+  }
+  if (failed.length === 0 && !process.env.FAULTS_KEEP_LOGS) rmSync(logDir, { recursive: true, force: true });
+  if (failed.length > 0) process.stdout.write(`\nfailed seeds: ${failed.join(' ')}\n`);
+  process.stdout.write(`${seeds.length - failed.length} passed, ${failed.length} failed\n`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const stop of live) stop();
+    process.stdout.write(`\ninterrupted (${signal}): workers and redis-server stopped\n`);
+    process.exit(130);
+  });
+}
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    for (const stop of live) stop();
+    process.stderr.write(`${err.stack ?? err.message}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,151 @@
+// One seed, end to end: a private redis-server (AOF, appendfsync always), an optional latency proxy, the worker
+// processes, entries produced while the seed's faults strike, a wait until every group has settled, a graceful stop,
+// then the checks. Everything it starts is stopped in `finally`, whatever happened.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { RedisStreamsClient } from 'nestjs-redis-streams';
+import { WorkerPool } from '../chaos/chaos-processes.js';
+import { produce } from '../chaos/chaos-producer.js';
+import { RedisServer } from '../support/redis-server.js';
+import { checkDelivery, type Verdict } from './check-delivery.js';
+import { checkReplayAfterDestroy } from './check-destroy.js';
+import { checkBroadcast, checkCloses, checkFaultsApplied, checkOverlaps, checkPendingBound } from './check-timing.js';
+import { readEventLogs } from './event-log.js';
+import { readEvidence, samplePending, type PendingSample } from './evidence.js';
+import { FaultSchedule } from './fault-schedule.js';
+import { LatencyProxy } from './latency-proxy.js';
+import type { Scenario } from './scenario.js';
+import { waitUntilSettled } from './settle.js';
+
+const STREAM = 'jobs';
+/** The counters of a seed's summary line (each check adds to its own). */
+const STATS = [
+  'runs',
+  'dead-lettered',
+  'trimmed-unhandled',
+  'effects-lost-to-destroy',
+  'overlaps-after-freeze',
+  'overlaps-after-destroy',
+  'replayed-after-destroy',
+  'destroys-unjudged',
+  'closes',
+  'slowest-close-ms',
+  'max-pending-per-bound%',
+  'broadcast-trimmed-unseen',
+  'faults-not-applied',
+];
+
+/** Things to stop when the suite is interrupted (Ctrl-C) in the middle of a seed. */
+export const live = new Set<() => void>();
+
+export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
+  const verdict: Verdict = { violations: [], stats: Object.fromEntries(STATS.map((k) => [k, 0])) };
+  const run = `faults-${s.seed}`;
+  const key = `${run}:${STREAM}`;
+  const eventDir = join(logDir, `seed-${s.seed}`);
+  mkdirSync(eventDir, { recursive: true });
+  const redis = await RedisServer.start({ appendOnly: true, args: ['--appendfsync', 'always'] });
+  let admin: Redis | undefined;
+  let proxy: LatencyProxy | undefined;
+  let pool: WorkerPool | undefined;
+  let client: RedisStreamsClient | undefined;
+  let stopSampling: (() => Promise<void>) | undefined;
+  let faults: FaultSchedule | undefined;
+  const killAll = (): void => {
+    faults?.stop();
+    pool?.killAll();
+    void redis.kill('SIGKILL');
+  };
+  live.add(killAll);
+  try {
+    admin = redis.client();
+    admin.on('error', () => undefined);
+    if (s.proxyDelayMs !== undefined) {
+      proxy = new LatencyProxy(redis.port, s.proxyDelayMs);
+      await proxy.start();
+    }
+    const extraEnv = {
+      FAULTS_EVENT_DIR: eventDir,
+      FAULTS_SEED: String(s.seed),
+      FAULTS_GROUPS: s.groups.map((g) => `${g.name}:${g.concurrency}`).join(','),
+      FAULTS_BROADCAST: s.broadcast.join(','),
+      FAULTS_FAST_MS: String(s.fastMs),
+      FAULTS_SLOW_RATE: String(s.slowRate),
+      FAULTS_SLOW_MS: String(s.slowMs),
+      FAULTS_FAIL_RATE: String(s.failRate),
+      FAULTS_MIN_IDLE_MS: String(s.minIdleTime),
+      FAULTS_RETRY_MS: String(s.retryMs),
+      FAULTS_COUNT: String(s.count),
+      FAULTS_MAX_DELIVERIES: String(s.maxDeliveries),
+      FAULTS_SHUTDOWN_MS: String(s.shutdownTimeout),
+    };
+    const url = proxy?.url ?? redis.url;
+    pool = new WorkerPool(
+      s.workers,
+      { CHAOS_REDIS_URL: url, CHAOS_RUN: run, CHAOS_STREAM: STREAM, CHAOS_GROUP: '-' },
+      eventDir,
+      extraEnv,
+    );
+    await pool.startAll();
+    client = new RedisStreamsClient({ connection: redis.url, keyPrefix: `${run}:` });
+    await client.connect();
+
+    const samples: PendingSample[] = [];
+    stopSampling = samplePending(admin, key, s, samples);
+    faults = new FaultSchedule(s, pool, redis, admin, proxy, key, eventDir);
+    const poison = new Set(s.poison);
+    const started = Date.now();
+    const [produced] = await Promise.all([
+      produce(client, STREAM, {
+        total: s.entries,
+        durationMs: s.productionMs,
+        batch: 10,
+        payload: (seq) => (poison.has(seq) ? { seq, poison: true } : { seq }),
+      }),
+      faults.run(started),
+    ]);
+    for (let slot = 0; slot < s.workers; slot++) if (!pool.running(slot)) await faults.restartSlot(slot);
+    const settled = await waitUntilSettled(admin, key, s, eventDir, 90_000);
+    if (settled) verdict.violations.push(`[settle] ${settled}`);
+    await stopSampling();
+    const finalStopAt = Date.now();
+    await pool.stopAll(s.shutdownTimeout + 10_000);
+
+    const evidence = await readEvidence(admin, run, key, produced, {
+      s,
+      log: readEventLogs(eventDir),
+      incarnations: pool.incarnations,
+      faults: faults.applied,
+      samples,
+      finalStopAt,
+    });
+    verdict.stats['runs'] = evidence.log.runs.length;
+    const overtaken = checkOverlaps(evidence, verdict);
+    checkDelivery(evidence, overtaken, verdict);
+    checkCloses(evidence, verdict);
+    checkPendingBound(evidence, verdict);
+    checkBroadcast(evidence, verdict);
+    checkFaultsApplied(evidence, verdict);
+    checkReplayAfterDestroy(evidence, verdict);
+    verdict.stats['faults'] = faults.applied.length;
+    const t = (at: number): string => `${((at - started) / 1000).toFixed(1)}s`;
+    const applied = faults.applied.map(
+      (f) => `${f.kind}@${t(f.start)}-${t(f.end)} ${f.detail}${f.error ? ` (${f.error})` : ''}`,
+    );
+    process.stdout.write(`  applied: ${applied.join(', ')}\n`);
+    return verdict;
+  } catch (err) {
+    verdict.violations.push(`[run] the run itself failed: ${err instanceof Error ? err.stack : String(err)}`);
+    return verdict;
+  } finally {
+    faults?.stop();
+    await stopSampling?.();
+    pool?.killAll();
+    live.delete(killAll);
+    await client?.close().catch(() => undefined);
+    admin?.disconnect();
+    await proxy?.stop();
+    await redis.stop();
+  }
+}
