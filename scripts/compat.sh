@@ -22,19 +22,20 @@ die() { printf '\ncompat FAILED: %s\n' "$*" >&2; exit 1; }
 
 bash "$ROOT/scripts/ensure-redis.sh"
 
-step "Building and packing the library"
-# The same steps as `npm run build:lib`, but into a private copy of the package: the shared libs/redis-streams/dist
-# is neither wiped under other running tests nor wiped under this pack by a concurrent build.
-LIB="$ROOT/libs/redis-streams"
-PKG="$WORK/package"
-mkdir -p "$PKG"
-cp "$LIB/package.json" "$LIB/README.md" "$PKG/"
-node "$ROOT/node_modules/typescript/bin/tsc" -p "$LIB/tsconfig.lib.json" --outDir "$PKG/dist/esm" || die "the ESM build failed"
-node "$ROOT/node_modules/typescript/bin/tsc" -p "$LIB/tsconfig.lib.cjs.json" --outDir "$PKG/dist/cjs" || die "the CJS build failed"
-node "$ROOT/scripts/write-cjs-marker.mjs" "$PKG/dist/cjs"
-TARBALL="$(cd "$PKG" && npm pack --silent --pack-destination "$WORK" | tail -n 1)"
+step "Packing the library as \`npm pack\` does on a fresh clone (its prepack script builds it)"
+# A copy of what a fresh clone holds (tracked and new files, nothing ignored: no dist/, no node_modules/), with the
+# repository's installed dependencies. Packing there also keeps the shared libs/redis-streams/dist out of it: it is
+# neither wiped under other running tests nor wiped under this pack by a concurrent build.
+CLONE="$WORK/clone"
+mkdir -p "$CLONE"
+(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - --ignore-failed-read 2>/dev/null) \
+  | tar -xf - -C "$CLONE"
+ln -s "$ROOT/node_modules" "$CLONE/node_modules"
+TARBALL="$(cd "$CLONE/libs/redis-streams" && npm pack --silent --pack-destination "$WORK" | tail -n 1)" || die "npm pack failed"
 TARBALL="$WORK/$TARBALL"
 [ -f "$TARBALL" ] || die "npm pack produced no tarball"
+PKG="$WORK/package"
+tar -xzf "$TARBALL" -C "$WORK"
 # Every file package.json points at (exports for import and require, with their types; bin) must be in the tarball.
 SHIPPED="$(node -e '
   const pkg = require(process.argv[1]);
@@ -42,10 +43,28 @@ SHIPPED="$(node -e '
   const walk = (v) => (typeof v === "string" ? files.add(v.replace(/^\.\//, "")) : v && Object.values(v).forEach(walk));
   walk(pkg.exports); walk(pkg.bin); walk(pkg.main); walk(pkg.types);
   console.log([...files].filter((f) => f !== "package.json").join("\n"));
-' "$PKG/package.json")"
+' "$CLONE/libs/redis-streams/package.json")"
 for shipped in $SHIPPED; do
   tar -tzf "$TARBALL" "package/$shipped" >/dev/null 2>&1 || die "the package does not ship $shipped (named in its package.json)"
 done
+# Every source map must point at sources the package ships (a debugger or a stack trace would find nothing else).
+node -e '
+  const { readdirSync, readFileSync, existsSync, statSync } = require("fs");
+  const { join, dirname, resolve } = require("path");
+  const root = process.argv[1];
+  let maps = 0;
+  const walk = (dir) => readdirSync(dir).forEach((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return walk(path);
+    if (!name.endsWith(".map")) return;
+    maps++;
+    for (const source of JSON.parse(readFileSync(path, "utf8")).sources) {
+      if (!existsSync(resolve(dirname(path), source))) throw new Error(`${path.slice(root.length + 1)} points at ${source}, which the package does not ship`);
+    }
+  });
+  walk(join(root, "dist"));
+  if (maps === 0) throw new Error("no source maps in the package");
+' "$PKG" || die "the package's source maps point at files it does not ship"
 echo "packed $(basename "$TARBALL") ($(du -k "$TARBALL" | cut -f1) KiB), with all $(echo "$SHIPPED" | wc -l) files its package.json names"
 
 for fixture in "${FIXTURES[@]}"; do
