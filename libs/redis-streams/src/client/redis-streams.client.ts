@@ -19,7 +19,7 @@ import { RequestSender } from './request-sender.js';
  * Nest client for Redis Streams. `emit(stream, payload)` appends an entry (XADD) and its observable emits the entry
  * id and completes once Redis has it. The emits of one tick share one socket write and one round trip.
  */
-export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStreamsStatus> {
+export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
   protected readonly logger = new Logger(RedisStreamsClient.name);
   private readonly options: RedisStreamsClientOptions & typeof CLIENT_DEFAULTS;
   private readonly entrySerializer: StreamSerializer;
@@ -40,6 +40,14 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.options = { ...CLIENT_DEFAULTS, ...defined };
     this.entrySerializer = options.serializer ?? new JsonEntrySerializer();
+  }
+
+  /**
+   * Connection state changes (`RedisStreamsStatus`). The class extends `ClientProxy` with Nest's default `string`
+   * status so that it is a `Type<ClientProxy>`, as `ClientsModule.register([{ customClass }])` requires under `strict`.
+   */
+  override get status(): Observable<RedisStreamsStatus> {
+    return super.status as Observable<RedisStreamsStatus>;
   }
 
   /** Connects once; later calls return the same connection. */
