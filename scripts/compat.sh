@@ -2,7 +2,9 @@
 # Compatibility check of the published package: builds and packs nestjs-redis-streams, installs the tarball into two
 # apps outside the monorepo's source tree (test/fixtures/nest11-cjs: NestJS 11, CommonJS, ioredis 5;
 # test/fixtures/nest12-esm: NestJS 12, ESM, ioredis 6), type-checks an import of it from each, and runs each against a
-# private redis-server: a group handler, a broadcast handler and a request/response handler must all answer.
+# private redis-server: a group handler, a broadcast handler and a request/response handler must all answer. Also: the
+# tarball is what \`npm pack\` makes of a fresh clone; the README's install commands resolve for each major; and the
+# README's TypeScript blocks compile and run with each Nest CLI template's compiler settings (scripts/readme-app.mjs).
 # Fails (exit 1) if anything fails. Usage: npm run test:compat
 set -euo pipefail
 
@@ -76,6 +78,40 @@ for fixture in "${FIXTURES[@]}"; do
     || die "npm install into $fixture failed"
 done
 
+step "The README's install command for each NestJS major, in a new app's package.json (npm resolves it, installs nothing)"
+# The dependencies of \`nest new\` (@nestjs/schematics 11.1.0 and 12.0.6, application templates).
+declare -A TEMPLATE_DEPS=(
+  [11]='{"@nestjs/common":"^11.0.1","@nestjs/core":"^11.0.1","@nestjs/platform-express":"^11.0.1","reflect-metadata":"^0.2.2","rxjs":"^7.8.1"}'
+  [12]='{"@nestjs/common":"^12.0.1","@nestjs/core":"^12.0.1","@nestjs/platform-express":"^12.0.1","reflect-metadata":"^0.2.2","rxjs":"^7.8.1"}'
+)
+for major in 11 12; do
+  if [ "$major" = 11 ]; then pattern='@nestjs/microservices@11'; else pattern='@nestjs/microservices$'; fi
+  command="$(grep -E "^npm install nestjs-redis-streams .*${pattern}" "$ROOT/README.md" | head -n 1)"
+  [ -n "$command" ] || die "the README has no install command for NestJS $major"
+  app="$WORK/install-nest$major"
+  mkdir -p "$app"
+  printf '{"name":"app","version":"0.0.0","private":true,"dependencies":%s}\n' "${TEMPLATE_DEPS[$major]}" > "$app/package.json"
+  # shellcheck disable=SC2086 # the README's arguments, word-split as a shell would
+  set -- ${command#npm install }
+  args=("${@/#nestjs-redis-streams/$TARBALL}")
+  (cd "$app" && npm install --package-lock-only --ignore-scripts --no-audit --no-fund --loglevel=error "${args[@]}") \
+    || die "the README's install command for NestJS $major fails: $command"
+  echo "NestJS $major: $command resolves"
+done
+
+step "The README's code in apps with each Nest CLI template's compiler settings (scripts/readme-app.mjs)"
+for fixture in "${FIXTURES[@]}"; do
+  dir="$ROOT/test/fixtures/$fixture"
+  app="$dir/readme-app"
+  rm -rf "$app"
+  mkdir -p "$app"
+  node "$ROOT/scripts/readme-app.mjs" "$app"
+  cp "$dir/tsconfig.readme.json" "$app/tsconfig.json"
+  (cd "$app" && node "$dir/node_modules/typescript/bin/tsc" -p tsconfig.json) \
+    || die "the README's code does not compile with $fixture's template settings ($(node "$dir/node_modules/typescript/bin/tsc" --version))"
+  echo "$fixture: the README's code compiles ($(node "$dir/node_modules/typescript/bin/tsc" --version))"
+done
+
 step "Type-checking imports of the package (require and import conditions)"
 for fixture in "${FIXTURES[@]}"; do
   dir="$ROOT/test/fixtures/$fixture"
@@ -103,6 +139,14 @@ for fixture in "${FIXTURES[@]}"; do
   step "Running test/fixtures/$fixture"
   if ! (cd "$ROOT/test/fixtures/$fixture" && REDIS_URL="redis://127.0.0.1:$PORT" npm start --silent); then
     failed+=("$fixture")
+  fi
+done
+
+for fixture in "${FIXTURES[@]}"; do
+  step "Running the README's code as test/fixtures/$fixture's template builds it"
+  check="$(find "$ROOT/test/fixtures/$fixture/readme-app/dist" -name check.js | head -n 1)"
+  if ! (cd "$ROOT/test/fixtures/$fixture/readme-app" && REDIS_URL="redis://127.0.0.1:$PORT" node "$check"); then
+    failed+=("$fixture (README app)")
   fi
 done
 
