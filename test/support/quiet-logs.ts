@@ -27,9 +27,10 @@ class TestLogger implements LoggerService {
     return (message: unknown, ...params: unknown[]): void => {
       if (!this.levels.includes(level) || !logs) return;
       // Nest passes the context last; an error's stack comes before it.
-      const context = params.length > 0 && typeof params[params.length - 1] === 'string' ? params.pop() : undefined;
+      const last = params[params.length - 1];
+      const context = typeof last === 'string' ? (params.pop() as string) : undefined;
       const text = [message, ...params].map((part) => (part instanceof Error ? part.stack : part));
-      const line = `${level.toUpperCase().padStart(7)} ${context ? `[${String(context)}] ` : ''}${format(...text)}`;
+      const line = `${level.toUpperCase().padStart(7)} ${context ? `[${context}] ` : ''}${format(...text)}`;
       if (logs.live) process.stderr.write(`${line}\n`);
       else logs.push(line);
     };
