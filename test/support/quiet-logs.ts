@@ -42,4 +42,7 @@ if (logs) {
   Logger.overrideLogger(logger);
   // A test that starts an app with `logger: false` removes it; the next test gets it back.
   beforeEach(() => Logger.overrideLogger(logger));
+  // @nestjs/testing installs its own console logger with every compiled TestingModule (unless `setLogger()` is called).
+  const override = Logger.overrideLogger.bind(Logger);
+  Logger.overrideLogger = (next) => override(next?.constructor?.name === 'TestingLogger' ? logger : next);
 }
