@@ -13,7 +13,9 @@ export const base = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
   },
-  testEnvironment: 'node',
+  // Quiet passing tests: Nest's log lines are printed for failing tests only (TEST_LOGS=1 prints all).
+  testEnvironment: '<rootDir>/test/support/quiet-environment.cjs',
+  setupFilesAfterEnv: ['<rootDir>/test/support/quiet-logs.ts'],
   modulePathIgnorePatterns: ['<rootDir>/dist', '<rootDir>/libs/redis-streams/dist', '<rootDir>/test/fixtures'],
 };
 

@@ -141,7 +141,8 @@ async function startRedis() {
       '--daemonize',
       'no',
     ],
-    { stdio: ['ignore', logFd, logFd] },
+    // Its own process group: Ctrl-C reaches only the demo, which stops the apps first and Redis last.
+    { stdio: ['ignore', logFd, logFd], detached: true },
   );
   closeSync(logFd);
   const missing = new Promise((_, reject) => redisProcess.once('error', reject));
@@ -178,8 +179,18 @@ function launch(name) {
   const logFd = openSync(join(logDir, `${name}.log`), 'a');
   const child = spawn(process.execPath, [join(ROOT, `dist/apps/${entry.app}/src/main.js`)], {
     cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', HOST: '127.0.0.1', PORT: String(entry.port), ...entry.env },
+    // NO_COLOR: plain log files. Detached (a process group of its own): Ctrl-C in the terminal reaches only the demo,
+    // which then stops each app while Redis still runs.
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      NO_COLOR: '1',
+      HOST: '127.0.0.1',
+      PORT: String(entry.port),
+      ...entry.env,
+    },
     stdio: ['ignore', logFd, logFd],
+    detached: true,
   });
   closeSync(logFd);
   entry.child = child;
@@ -230,9 +241,11 @@ async function killChild(name, signal) {
   clearTimeout(timer);
 }
 
+/** Stops the apps (SIGTERM: each closes its microservice gracefully), then Redis, then says so. */
 async function shutdown(code) {
   if (shuttingDown) return shuttingDown;
   shuttingDown = (async () => {
+    const started = Date.now();
     await Promise.all([...children.keys()].map((name) => killChild(name, 'SIGTERM')));
     if (redisProcess && redisProcess.exitCode === null) {
       const exited = new Promise((r) => redisProcess.once('exit', r));
@@ -240,10 +253,18 @@ async function shutdown(code) {
       await exited;
     }
     if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+    const what = redisProcess ? 'the apps, then Redis' : 'the apps';
+    say(dim(`Stopped ${what} in ${((Date.now() - started) / 1000).toFixed(1)} s. Logs: ${relative(ROOT, logDir)}/`));
     process.exit(code);
   })();
   return shuttingDown;
 }
+
+// Children run in process groups of their own: never leave one behind, whatever ends the demo.
+process.on('exit', () => {
+  for (const { child } of children.values()) if (child && child.exitCode === null) child.kill('SIGKILL');
+  if (redisProcess && redisProcess.exitCode === null) redisProcess.kill('SIGKILL');
+});
 
 // ----------------------------------------------------------------------------------------------------------- traffic
 class Progress {
@@ -591,6 +612,11 @@ async function main() {
       ? green(bold('Nothing lost: every mail sent exactly once, push and BI saw every entry.'))
       : red(bold(`${failures} check(s) failed.`)),
   );
+  if (args.once) {
+    say();
+    await shutdown(failures === 0 ? 0 : 1);
+    return;
+  }
   say();
   say(`  ${'Dashboard'.padEnd(9)} ${cyan(`${url('bi')}/dashboard`)}`);
   say(`  ${'Gateway'.padEnd(9)} curl -XPOST ${url('gateway')}/emails -H 'content-type: application/json' \\`);
@@ -599,10 +625,6 @@ async function main() {
     `  ${'Health'.padEnd(9)} ${[...children].map(([name, e]) => `${name} :${e.port}`).join('  ')}  (GET /health, /stats)`,
   );
 
-  if (args.once) {
-    await shutdown(failures === 0 ? 0 : 1);
-    return;
-  }
   say();
   say(dim('Running. Press Ctrl-C to stop everything.'));
   await new Promise(() => undefined);

@@ -2,7 +2,7 @@ import { Controller, type Type } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
 import { NoResponderError, RedisStreamsClient, RedisStreamsContext, RequestTimeoutError } from 'nestjs-redis-streams';
-import { firstValueFrom, interval, lastValueFrom, map, type Observable, take, toArray } from 'rxjs';
+import { firstValueFrom, interval, lastValueFrom, map, type Observable, Subject, take, toArray } from 'rxjs';
 import { APP_COMMANDS } from '../support/acl.js';
 import { randomName, RedisServer, waitFor } from '../support/redis-server.js';
 import { startService, type TestService } from '../support/nest-app.js';
@@ -141,6 +141,37 @@ describe('request/response', () => {
 
     expect(values).toEqual([1, 2, 3, 4, 5]);
     expect(client.pendingRequests).toBe(0);
+  });
+
+  it('sends each streamed value as the handler produces it, and the end when it completes', async () => {
+    const values = new Subject<number>();
+    @Controller()
+    class Ticker {
+      @MessagePattern('ticks')
+      ticks(): Observable<number> {
+        return values;
+      }
+    }
+    services.push(await start(Ticker));
+    const received: number[] = [];
+    let completed = false;
+    const subscription = client
+      .send<number>('ticks', {})
+      .subscribe({ next: (v) => received.push(v), complete: () => (completed = true) });
+    try {
+      await waitFor(() => values.observed, 'the handler subscribed');
+      values.next(1); // no second value yet, and no completion: the first must arrive anyway
+      await waitFor(() => received.length === 1, 'the first value while the observable is still open');
+      values.next(2);
+      await waitFor(() => received.length === 2, 'the second value');
+      expect(completed).toBe(false);
+      values.complete();
+      await waitFor(() => completed, 'the end of the stream');
+      expect(received).toEqual([1, 2]);
+      expect(client.pendingRequests).toBe(0);
+    } finally {
+      subscription.unsubscribe();
+    }
   });
 
   it('completes without a value when the handler returns an empty observable', async () => {

@@ -4,6 +4,7 @@ export { REDIS_STREAMS_TRANSPORT, DATA_FIELD, HEADERS_FIELD, DEAD_LETTER_FIELDS 
 export { RedisStreamsContext, type RedisStreamsEntryInfo } from './ctx-host/redis-streams.context.js';
 export { DeadLetters, type DeadLetter, type DeadLettersOptions } from './dead-letter/dead-letters.js';
 export { Broadcast } from './decorators/broadcast.decorator.js';
+export { EventPattern, MessagePattern, type RedisStreamsPatternOptions } from './decorators/pattern.decorators.js';
 export { RedisEffects } from './effects/redis-effects.js';
 export * from './errors/index.js';
 export * from './inspect/index.js';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
-import { from, type Observable, throwError } from 'rxjs';
+import { from, Observable } from 'rxjs';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { PayloadTooLargeError } from '../errors/payload-too-large.error.js';
 import { RedisStreamsStatus, type RedisStreamsEvents } from '../events/redis-streams.events.js';
@@ -19,13 +19,17 @@ import { RequestSender } from './request-sender.js';
  * Nest client for Redis Streams. `emit(stream, payload)` appends an entry (XADD) and its observable emits the entry
  * id and completes once Redis has it. The emits of one tick share one socket write and one round trip.
  */
-export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStreamsStatus> {
+export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
   protected readonly logger = new Logger(RedisStreamsClient.name);
   private readonly options: RedisStreamsClientOptions & typeof CLIENT_DEFAULTS;
   private readonly entrySerializer: StreamSerializer;
   private readonly listeners: [keyof RedisStreamsEvents, RedisStreamsEvents[keyof RedisStreamsEvents]][] = [];
   private redis?: Redis;
   private connecting?: Promise<Redis>;
+  /** The connection once `connect()` resolved; emits go straight to it only when none still waits for the connect. */
+  private ready?: Redis;
+  /** Emits chained on `connecting` that haven't been sent yet: later emits queue behind them, in call order. */
+  private waiting = 0;
   private closing?: Promise<void>;
   /** Request/response state, created by the first `send()`. */
   private requests?: RequestSender;
@@ -36,6 +40,14 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.options = { ...CLIENT_DEFAULTS, ...defined };
     this.entrySerializer = options.serializer ?? new JsonEntrySerializer();
+  }
+
+  /**
+   * Connection state changes (`RedisStreamsStatus`). The class extends `ClientProxy` with Nest's default `string`
+   * status so that it is a `Type<ClientProxy>`, as `ClientsModule.register([{ customClass }])` requires under `strict`.
+   */
+  override get status(): Observable<RedisStreamsStatus> {
+    return super.status as Observable<RedisStreamsStatus>;
   }
 
   /** Connects once; later calls return the same connection. */
@@ -67,6 +79,7 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
       redis.disconnect();
       throw err;
     }
+    this.ready = redis;
     return redis;
   }
 
@@ -76,14 +89,30 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
    */
   override emit<TResult = string, TInput = unknown>(pattern: string, data: TInput): Observable<TResult> {
     if (pattern === undefined || pattern === null || data === undefined || data === null) {
-      return throwError(
-        () =>
-          new InvalidOptionsError('data', 'emit() takes a stream name and a payload that is not null or undefined.'),
+      const error = new InvalidOptionsError(
+        'data',
+        'emit() takes a stream name and a payload that is not null or undefined.',
       );
+      return this.observed(String(pattern), Promise.reject(error));
     }
-    const written = this.dispatchEvent<TResult>(this.packetOf(pattern, data));
-    written.catch(() => undefined); // reported to subscribers; unobserved emits must not crash the process
-    return from(written);
+    return this.observed(pattern, this.dispatchEvent<TResult>(this.packetOf(pattern, data)));
+  }
+
+  /**
+   * The emit's result for subscribers. A rejected emit nobody subscribed to is logged (it must not crash the process
+   * as an unhandled rejection, nor fail silently); a subscriber gets the error instead.
+   */
+  private observed<T>(pattern: string, written: Promise<T>): Observable<T> {
+    let subscribed = false;
+    written.catch((err: unknown) => {
+      if (subscribed) return;
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger.error(`emit('${pattern}') failed and nobody subscribed to its result: ${message}`);
+    });
+    return new Observable<T>((subscriber) => {
+      subscribed = true;
+      return from(written).subscribe(subscriber);
+    });
   }
 
   /**
@@ -113,10 +142,20 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
         );
       }
       const args = this.xaddArgs(packet.pattern, packet);
-      const redis = this.redis && this.connecting ? this.redis : undefined;
-      return redis
-        ? sendCorked<T>(redis, 'xadd', args)
-        : this.connect().then((connected) => sendCorked<T>(connected, 'xadd', args));
+      if (this.ready && this.connecting && this.waiting === 0) return sendCorked<T>(this.ready, 'xadd', args);
+      // Not connected yet: every emit waits on the same connect, and its reactions run in call order. Sending later
+      // emits straight into ioredis's offline queue would store them before the first one.
+      this.waiting++;
+      return this.connect().then(
+        (connected) => {
+          this.waiting--;
+          return sendCorked<T>(connected, 'xadd', args);
+        },
+        (err: unknown) => {
+          this.waiting--;
+          throw err;
+        },
+      );
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }

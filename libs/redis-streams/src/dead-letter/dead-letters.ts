@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { DEAD_LETTER_FIELD_PREFIX, DEAD_LETTER_FIELDS } from '../constants.js';
 import { REPLAY_DEAD_LETTER } from '../redis/scripts.js';
+import { allNames, knownNames } from '../server/option-checks.js';
 
 /** An entry in a dead-letter stream: the original fields and where and why it failed. */
 export interface DeadLetter {
@@ -26,6 +27,8 @@ export interface DeadLettersOptions {
   deadLetterStream?: (stream: string) => string;
 }
 
+const DEAD_LETTERS_OPTION_NAMES = allNames<DeadLettersOptions>()(['keyPrefix', 'deadLetterStream']);
+
 /** Operator API over dead-letter streams: list what failed, and replay entries back onto their stream. */
 export class DeadLetters {
   private readonly keyPrefix: string;
@@ -35,6 +38,7 @@ export class DeadLetters {
     private readonly redis: Redis,
     options: DeadLettersOptions = {},
   ) {
+    knownNames(options, DEAD_LETTERS_OPTION_NAMES, 'DeadLetters');
     this.keyPrefix = options.keyPrefix ?? '';
     this.deadLetterStream = options.deadLetterStream ?? ((stream) => `${stream}:dead`);
   }

@@ -2,7 +2,8 @@
 export class InvalidOptionsError extends Error {
   override readonly name = 'InvalidOptionsError';
 
-  constructor(option: string, message: string) {
-    super(`Invalid option \`${option}\`: ${message}`);
+  /** `where` names the options object when it isn't the constructor's, e.g. `@EventPattern('Email', …)`. */
+  constructor(option: string, message: string, where?: string) {
+    super(`Invalid option \`${option}\`${where ? ` of ${where}` : ''}: ${message}`);
   }
 }

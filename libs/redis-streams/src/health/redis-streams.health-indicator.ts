@@ -4,6 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import { GroupNotFoundError, StreamInspector, StreamNotFoundError } from '../inspect/index.js';
+import { allNames, knownNames } from '../server/option-checks.js';
 
 /** Something that hands out an ioredis connection: an ioredis instance, or a started server or client (`unwrap()`). */
 export type HealthRedisSource = Redis | { unwrap(): Redis };
@@ -48,6 +49,15 @@ export interface GroupHealth {
  * }
  * ```
  */
+const HEALTH_OPTION_NAMES = allNames<RedisStreamsHealthOptions>()([
+  'redis',
+  'keyPrefix',
+  'groups',
+  'maxLag',
+  'maxPending',
+  'timeout',
+]);
+
 @Injectable()
 export class RedisStreamsHealthIndicator {
   constructor(@Inject(HealthIndicatorService) private readonly health: HealthIndicatorService) {}
@@ -56,6 +66,7 @@ export class RedisStreamsHealthIndicator {
     key: Key,
     options: RedisStreamsHealthOptions,
   ): Promise<HealthIndicatorResult<Key>> {
+    knownNames(options, HEALTH_OPTION_NAMES, 'RedisStreamsHealthIndicator.isHealthy');
     const indicator = this.health.check(key);
     const timeout = options.timeout ?? 2000;
     let timer: NodeJS.Timeout | undefined;

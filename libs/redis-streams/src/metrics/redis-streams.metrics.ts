@@ -4,6 +4,7 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry, register as globalRegistry } from 'prom-client';
 import { StreamInspector, type StreamStatus } from '../inspect/index.js';
+import { allNames, knownNames } from '../server/option-checks.js';
 import type { EntryRef, RedisStreamsObserver } from '../server/redis-streams.observer.js';
 
 /** Something that hands out an ioredis connection: an ioredis instance, or a started server or client (`unwrap()`). */
@@ -31,6 +32,16 @@ export interface RedisStreamsMetricsOptions {
 
 type Labels = 'stream' | 'group';
 
+const METRICS_OPTION_NAMES = allNames<RedisStreamsMetricsOptions>()([
+  'registry',
+  'prefix',
+  'durationBuckets',
+  'redis',
+  'keyPrefix',
+  'streams',
+  'deadLetterStream',
+]);
+
 /**
  * Counts what the server does with entries and gauges lag and pending per stream and group. Register it with
  * `server.observe(metrics)` before the microservice listens. Labels: `stream` is the Redis key (with prefix), `group`
@@ -57,6 +68,7 @@ export class RedisStreamsMetrics implements RedisStreamsObserver {
   private snapshot?: Promise<StreamStatus[] | undefined>;
 
   constructor(private readonly options: RedisStreamsMetricsOptions = {}) {
+    knownNames(options, METRICS_OPTION_NAMES, 'RedisStreamsMetrics');
     const registers = [options.registry ?? globalRegistry];
     const prefix = options.prefix ?? 'redis_streams_';
     const labelNames: Labels[] = ['stream', 'group'];

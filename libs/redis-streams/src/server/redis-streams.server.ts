@@ -19,6 +19,7 @@ import type { RedisStreamsObserver } from './redis-streams.observer.js';
 import { RequestResponder } from './request-responder.js';
 import type { StreamSubscription } from './subscription.js';
 import { withTimeout } from './stream-reader.js';
+import { validateHandlerExtras } from './validate-extras.js';
 import { validateServerOptions } from './validate-options.js';
 
 type ResolvedServerOptions = Required<
@@ -87,6 +88,7 @@ export class RedisStreamsServer
         `Redis Streams patterns name a stream, so they must be non-empty strings; got ${JSON.stringify(pattern)}.`,
       );
     }
+    validateHandlerExtras(pattern, extras, isEventHandler);
     const options = extras as RedisStreamsHandlerOptions;
     // Handlers of one stream but another group (or broadcast) must not be chained by Nest under one pattern string;
     // handlers of one stream and one group are, whether they name the group or take the server's, so both run.

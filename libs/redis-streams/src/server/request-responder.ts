@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
-import { from, isObservable, mergeMap, type Observable, of, throwError } from 'rxjs';
+import { from, isObservable, map, mergeMap, type Observable, of, throwError } from 'rxjs';
 import { CORRELATION_ID_HEADER, REPLY_KIND_HEADER, REPLY_TO_HEADER } from '../constants.js';
 import type { DecodedEntry, StreamSerializer } from '../interfaces/serialization.interface.js';
 import { replyIfWaiting } from '../redis/request-commands.js';
@@ -38,10 +38,11 @@ export interface RequestResponderOptions {
 
 /**
  * Runs a `@MessagePattern` handler for one request entry and writes what it produces to the caller's reply stream
- * (header `x-reply-to`), each reply tagged with the request's `x-correlation-id`. Values go out in order, one write
- * at a time; the last value is held back one step so that it can carry the end of the request (`last`), which saves
- * a reply entry for the usual single-value handler. `done` is called once every reply is written, so the reader acks
- * the request only after its answer is in Redis.
+ * (header `x-reply-to`), each reply tagged with the request's `x-correlation-id`, in order, one write at a time. A
+ * handler that returns one value (or a promise of one) answers with a single `last` reply. An observable's values are
+ * sent as they come (`next`), and its completion is marked separately (`end`): nothing is held back waiting for the
+ * next value. `done` is called once every reply is written, so the reader acks the request only after its answer is in
+ * Redis.
  */
 export class RequestResponder {
   constructor(private readonly options: RequestResponderOptions) {}
@@ -64,7 +65,7 @@ export class RequestResponder {
     }
     // An entry without reply headers (written by another program) is handled, but there is nobody to answer.
     const request = replyTo && correlationId ? new PendingReply(this.options, replyTo, correlationId) : undefined;
-    let held: { value: unknown } | undefined;
+    let ended = false;
     let handlerError: unknown;
     const finish = (): void => {
       if (!request) return done({ handlerError, replied: true });
@@ -79,20 +80,18 @@ export class RequestResponder {
         },
       );
     };
-    toObservable(handler, entry.data, context).subscribe({
-      next: (value) => {
-        if (held) request?.send('next', held.value);
-        held = { value };
+    replies(handler, entry.data, context).subscribe({
+      next: ({ kind, value }) => {
+        ended ||= kind === 'last';
+        request?.send(kind, value);
       },
       error: (err: unknown) => {
-        if (held) request?.send('next', held.value);
         handlerError = err;
         request?.send('error', toRpcError(err));
         finish();
       },
       complete: () => {
-        if (held) request?.send('last', held.value);
-        else request?.send('end', null);
+        if (!ended) request?.send('end', null);
         finish();
       },
     });
@@ -148,18 +147,28 @@ class PendingReply {
   }
 }
 
-/** The handler's result as an observable: a plain value, a promise (of a value or an observable), or an observable. */
-function toObservable(handler: MessageHandler, data: unknown, context: unknown): Observable<unknown> {
+/** One value of the handler's result and how it is sent: `last` for a single value, `next` for an observable's. */
+interface Reply {
+  kind: 'next' | 'last';
+  value: unknown;
+}
+
+/**
+ * The handler's result as replies: a plain value or a promise of one is a single `last` reply; an observable (or a
+ * promise of one, as Nest's handlers return it) gives a `next` reply per value, sent as it comes.
+ */
+function replies(handler: MessageHandler, data: unknown, context: unknown): Observable<Reply> {
   let result: unknown;
   try {
     result = handler(data, context);
   } catch (err) {
     return throwError(() => err);
   }
-  if (result instanceof Promise) {
-    return from(result).pipe(mergeMap((value: unknown) => (isObservable(value) ? value : of(value))));
-  }
-  return isObservable(result) ? result : of(result);
+  const one = (value: unknown): Observable<Reply> =>
+    isObservable(value)
+      ? value.pipe(map((next): Reply => ({ kind: 'next', value: next })))
+      : of({ kind: 'last', value });
+  return result instanceof Promise ? from(result).pipe(mergeMap(one)) : one(result);
 }
 
 /**

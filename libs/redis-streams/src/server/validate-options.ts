@@ -1,28 +1,41 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { allNames, knownNames, nonEmptyString, oneOf, positiveInteger } from './option-checks.js';
 import type {
   RedisStreamsClientOptions,
   RedisStreamsServerOptions,
 } from '../interfaces/redis-streams-options.interface.js';
 
 const ID = /^(\$|0|\d+(-\d+)?)$/;
+export const ACK_MODES = ['after-success', 'manual', 'on-receipt'] as const;
 
-function positiveInteger(options: object, name: string, allowZero = false): void {
-  const value = (options as Record<string, unknown>)[name];
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
-    throw new InvalidOptionsError(
-      name,
-      `expected a whole number ${allowZero ? '>= 0' : '>= 1'}, got ${JSON.stringify(value)}.`,
-    );
-  }
-}
-
-function nonEmptyString(options: object, name: string): void {
-  const value = (options as Record<string, unknown>)[name];
-  if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {
-    throw new InvalidOptionsError(name, `expected a non-empty string, got ${JSON.stringify(value)}.`);
-  }
-}
+const COMMON_NAMES = ['connection', 'keyPrefix', 'maxPayloadBytes', 'serializer', 'deserializer'] as const;
+/** Every option `RedisStreamsServer` takes. */
+export const SERVER_OPTION_NAMES = allNames<RedisStreamsServerOptions>()([
+  ...COMMON_NAMES,
+  'group',
+  'consumer',
+  'block',
+  'count',
+  'concurrency',
+  'startId',
+  'broadcastStartId',
+  'ack',
+  'shutdownTimeout',
+  'minIdleTime',
+  'claimInterval',
+  'maxDeliveries',
+  'retryBackoff',
+  'deadLetterStream',
+  'consumerIdleTimeout',
+  'heartbeatInterval',
+]);
+/** Every option `RedisStreamsClient` takes. */
+export const CLIENT_OPTION_NAMES = allNames<RedisStreamsClientOptions>()([
+  ...COMMON_NAMES,
+  'maxLen',
+  'requestTimeout',
+  'replyTtl',
+]);
 
 function common(options: RedisStreamsServerOptions | RedisStreamsClientOptions): void {
   const { connection, keyPrefix } = options;
@@ -53,20 +66,22 @@ function common(options: RedisStreamsServerOptions | RedisStreamsClientOptions):
   if (keyPrefix !== undefined && typeof keyPrefix !== 'string') {
     throw new InvalidOptionsError('keyPrefix', `expected a string, got ${JSON.stringify(keyPrefix)}.`);
   }
-  positiveInteger(options, 'maxPayloadBytes');
+  positiveInteger({ ...options }, 'maxPayloadBytes');
 }
 
 export function validateServerOptions(options: RedisStreamsServerOptions): void {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'RedisStreamsServer takes an options object.');
   }
+  knownNames(options, SERVER_OPTION_NAMES, 'RedisStreamsServer');
   common(options);
-  nonEmptyString(options, 'group');
-  nonEmptyString(options, 'consumer');
+  const record = { ...options } as Record<string, unknown>;
+  nonEmptyString(record, 'group');
+  nonEmptyString(record, 'consumer');
   for (const name of ['block', 'count', 'concurrency', 'maxDeliveries', 'minIdleTime'] as const)
-    positiveInteger(options, name);
+    positiveInteger(record, name);
   for (const name of ['shutdownTimeout', 'claimInterval', 'consumerIdleTimeout', 'heartbeatInterval'] as const)
-    positiveInteger(options, name, true);
+    positiveInteger(record, name, undefined, true);
   for (const name of ['startId', 'broadcastStartId'] as const) {
     const value = options[name];
     if (value !== undefined && !ID.test(value)) {
@@ -76,12 +91,7 @@ export function validateServerOptions(options: RedisStreamsServerOptions): void 
       );
     }
   }
-  if (options.ack !== undefined && !['after-success', 'manual', 'on-receipt'].includes(options.ack)) {
-    throw new InvalidOptionsError(
-      'ack',
-      `expected 'after-success', 'manual' or 'on-receipt', got ${JSON.stringify(options.ack)}.`,
-    );
-  }
+  oneOf(record, 'ack', ACK_MODES);
   if (
     options.deadLetterStream !== undefined &&
     options.deadLetterStream !== false &&
@@ -98,8 +108,8 @@ export function validateClientOptions(options: RedisStreamsClientOptions): void 
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionsError('options', 'RedisStreamsClient takes an options object.');
   }
+  knownNames(options, CLIENT_OPTION_NAMES, 'RedisStreamsClient');
   common(options);
-  positiveInteger(options, 'maxLen');
-  positiveInteger(options, 'requestTimeout');
-  positiveInteger(options, 'replyTtl');
+  const record = { ...options } as Record<string, unknown>;
+  for (const name of ['maxLen', 'requestTimeout', 'replyTtl'] as const) positiveInteger(record, name);
 }
