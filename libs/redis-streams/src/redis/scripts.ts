@@ -74,8 +74,12 @@ return id
 /**
  * ack-effects-n: acknowledges an entry and applies the handler's declared Redis writes, atomically, only if this is
  * the first acknowledgement of the entry in the group (XACK answers 1). A second run of the same entry applies nothing.
- * Input: KEYS[1] stream, KEYS[2..] the effects' keys; ARGV[1] group, ARGV[2] consumer, ARGV[3] id,
- *        ARGV[4] number of effects, then per effect: command, key index (into KEYS), argument count, arguments.
+ * An entry deleted from the stream (XDEL, trimming) while this consumer held it can be claimed by no one any more, and
+ * a claim may have dropped its pending record since: with ARGV[4] = 1 its effects are applied without one, if the
+ * entry is indeed gone.
+ * Input: KEYS[1] stream, KEYS[2..] the effects' keys; ARGV[1] group, ARGV[2] consumer, ARGV[3] id, ARGV[4] 1 when
+ *        it was deleted while held here, ARGV[5] number of effects, then per effect: command, key index (into KEYS),
+ *        argument count, arguments.
  * Output: 1 when applied; 0 when the entry is not pending (already acknowledged, or its pending record was dropped);
  *         -1 when another consumer owns it now.
  */
@@ -83,11 +87,14 @@ export const ACK_WITH_EFFECTS = new LuaScript(
   'ack-effects',
   -1,
   `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #p == 0 then return 0 end
-if p[1][2] ~= ARGV[2] then return -1 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-local n = tonumber(ARGV[4])
-local i = 5
+if #p == 0 then
+  if ARGV[4] ~= '1' or #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3]) == 1 then return 0 end
+else
+  if p[1][2] ~= ARGV[2] then return -1 end
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+end
+local n = tonumber(ARGV[5])
+local i = 6
 for _ = 1, n do
   local cmd = ARGV[i]
   local key = KEYS[tonumber(ARGV[i + 1])]

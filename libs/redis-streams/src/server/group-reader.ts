@@ -238,15 +238,9 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       const why =
         outcome === 'not-owned'
           ? 'another consumer owns it now (this one was paused or slow past minIdleTime); it applies them when its run succeeds'
-          : entry.deleted
-            ? 'the entry was deleted from the stream while its handler ran and its pending record is gone, so they are NOT applied'
-            : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
-              'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
-      this.logEntry(
-        outcome === 'not-pending' && entry.deleted ? 'error' : 'warn',
-        entry,
-        `effects not applied here: ${why}`,
-      );
+          : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
+            'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
+      this.logEntry('warn', entry, `effects not applied here: ${why}`);
     });
     this.writes.track(write, `ack with effects of id=${entry.id}`);
     return write;
