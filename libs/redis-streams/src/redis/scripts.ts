@@ -74,12 +74,12 @@ return id
 /**
  * ack-effects-n: acknowledges an entry and applies the handler's declared Redis writes, atomically, only if this is
  * the first acknowledgement of the entry in the group (XACK answers 1). A second run of the same entry applies nothing.
- * An entry deleted from the stream (XDEL, trimming) while this consumer held it can be claimed by no one any more, and
- * a claim may have dropped its pending record since: with ARGV[4] = 1 its effects are applied without one, if the
- * entry is indeed gone.
+ * An entry deleted from the stream (XDEL, trimming) can be claimed by no one, and any XAUTOCLAIM drops its pending
+ * record: with ARGV[4] = 1 (the caller held it, fresh, until it was deleted) its effects are applied without a record,
+ * if the entry is indeed gone.
  * Input: KEYS[1] stream, KEYS[2..] the effects' keys; ARGV[1] group, ARGV[2] consumer, ARGV[3] id, ARGV[4] 1 when
- *        it was deleted while held here, ARGV[5] number of effects, then per effect: command, key index (into KEYS),
- *        argument count, arguments.
+ *        this consumer was its only possible holder, ARGV[5] number of effects, then per effect: command, key index
+ *        (into KEYS), argument count, arguments.
  * Output: 1 when applied; 0 when the entry is not pending (already acknowledged, or its pending record was dropped);
  *         -1 when another consumer owns it now.
  */

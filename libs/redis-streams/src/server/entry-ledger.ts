@@ -118,12 +118,14 @@ export class EntryLedger {
         // Pending with nobody (acked by a consumer that claimed it, or the group was recreated under it): not another's
         // to run, so a queued one still runs here (at-least-once); its ack is a no-op and its effects aren't applied (the
         // record that would make them count once is gone).
-        const { lost, deleted } = await refreshOwned(commands, key, group, consumer, batch);
+        const { lost, deleted, orphaned } = await refreshOwned(commands, key, group, consumer, batch);
         const gone = new Set(lost);
         for (const id of deleted) entries.get(id)!.deleted = true;
+        // Only what the script refreshed (owned, still in the stream) is fresh from now on.
+        const stale = new Set([...lost, ...deleted, ...orphaned]);
         for (const id of batch) {
           const entry = entries.get(id)!;
-          if (!gone.has(id) && entry.since < since) entry.since = since;
+          if (!stale.has(id) && entry.since < since) entry.since = since;
         }
         for (const id of gone) {
           const entry = entries.get(id)!;
@@ -187,9 +189,13 @@ export class EntryLedger {
     if (entry.lost) return 'not-owned';
     if (entry.acked) return 'not-pending';
     entry.acked = true;
+    // Any XAUTOCLAIM drops a deleted entry's pending record at once, idle or not, and nobody can claim it after. Before
+    // its deletion nobody could claim it either if this consumer kept it fresh (seen idle less than minIdleTime): then
+    // this consumer is the only one that can have run it to success, and applies its effects without the record.
+    const onlyHolder = entry.deleted || performance.now() - entry.since < this.options.minIdleTime;
     const { commands, group, consumer } = this.options;
     return this.regrouped(entry.key, [entry.id], () =>
-      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects, entry.deleted),
+      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects, onlyHolder),
     );
   }
 

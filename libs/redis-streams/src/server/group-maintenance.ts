@@ -68,7 +68,8 @@ export class GroupMaintenance {
       if (queue.hasRoom) await this.claim();
       else this.claimDue = true;
     });
-    this.every(Math.max(50, Math.floor(minIdleTime / 3)), () => ledger.refresh());
+    // A quarter of minIdleTime, start to start: three refreshes may be lost or late before anyone can claim.
+    this.every(Math.max(50, Math.floor(minIdleTime / 4)), () => ledger.refresh());
     if (consumerIdleTimeout > 0) this.every(Math.min(consumerIdleTimeout, 60_000), () => this.removeIdleConsumers());
   }
 
@@ -134,11 +135,13 @@ export class GroupMaintenance {
     }
   }
 
+  /** Runs `task` every `interval` ms, start to start (a slow round trip doesn't stretch the period), one at a time. */
   private every(interval: number, task: () => Promise<void>): void {
     if (interval <= 0) return;
-    const run = (): void => {
+    const run = (delay: number): void => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
+        const started = performance.now();
         task()
           .catch((err: unknown) => {
             this.options.logger.warn?.(
@@ -146,12 +149,12 @@ export class GroupMaintenance {
             );
           })
           .finally(() => {
-            if (!this.stopped) run();
+            if (!this.stopped) run(Math.max(0, interval - (performance.now() - started)));
           });
-      }, interval);
+      }, delay);
       timer.unref();
       this.timers.add(timer);
     };
-    run();
+    run(interval);
   }
 }
