@@ -1,10 +1,9 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { isValidPosition } from '../history/stream-position.js';
 import type {
   RedisStreamsClientOptions,
   RedisStreamsServerOptions,
 } from '../interfaces/redis-streams-options.interface.js';
-
-const ID = /^(\$|0|\d+(-\d+)?)$/;
 
 function positiveInteger(options: object, name: string, allowZero = false): void {
   const value = (options as Record<string, unknown>)[name];
@@ -61,10 +60,11 @@ export function validateServerOptions(options: RedisStreamsServerOptions): void 
     positiveInteger(options, name, true);
   for (const name of ['startId', 'broadcastStartId'] as const) {
     const value = options[name];
-    if (value !== undefined && !ID.test(value)) {
+    if (value !== undefined && !isValidPosition(value, ['$'])) {
       throw new InvalidOptionsError(
         name,
-        `expected '$' (only new entries), '0' (the whole stream) or an entry id like 1700000000000-0, got ${JSON.stringify(value)}.`,
+        `expected '$' (only new entries), '0' (the whole stream), an entry id like 1700000000000-0, or a time as a ` +
+          `Date or ISO string like 2026-11-27T10:00:00Z, got ${value instanceof Date ? 'an invalid Date' : JSON.stringify(value)}.`,
       );
     }
   }
@@ -92,6 +92,10 @@ export function validateClientOptions(options: RedisStreamsClientOptions): void 
   }
   common(options);
   positiveInteger(options, 'maxLen');
+  positiveInteger(options, 'maxAge');
+  if (options.maxLen !== undefined && options.maxAge !== undefined) {
+    throw new InvalidOptionsError('maxAge', 'trims by age and `maxLen` by length; XADD takes one of them: keep one.');
+  }
   positiveInteger(options, 'requestTimeout');
   positiveInteger(options, 'replyTtl');
 }
