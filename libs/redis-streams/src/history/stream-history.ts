@@ -26,9 +26,12 @@ export interface HistoryEntry {
 
 /** A range of a stream's past. Bounds are inclusive; a time covers its whole millisecond. */
 export interface HistoryRange {
-  /** The oldest entry to include: a `Date`, an ISO time, an entry id, or `-` (the start). @defaultValue `'-'` */
+  /**
+   * The oldest entry to include: a `Date`, an ISO time, an entry id (`(id` leaves it out, to page on from it), or `-`
+   * (the start). @defaultValue `'-'`
+   */
   since?: StreamPosition;
-  /** The newest entry to include: a `Date`, an ISO time, an entry id, or `+` (the end). @defaultValue `'+'` */
+  /** The newest entry to include: a `Date`, an ISO time, an entry id (`(id` leaves it out), or `+` (the end). @defaultValue `'+'` */
   until?: StreamPosition;
   /** Newest first (XREVRANGE). @defaultValue false */
   reverse?: boolean;
@@ -89,7 +92,7 @@ export class StreamHistory {
     while (left > 0) {
       const page = await readRange(this.redis, key, start, end, Math.min(pageSize, left), reverse);
       for (const [id, fields] of page) {
-        if (fields) yield this.decode(stream, id, fields);
+        if (fields) yield this.decodeEntry(stream, id, fields);
       }
       left -= page.length;
       if (page.length < pageSize) return;
@@ -137,7 +140,8 @@ export class StreamHistory {
     return { stream, group, previousId, id: position.id, toRead: position.toRead, pending: pending.count };
   }
 
-  private decode(stream: string, id: string, fields: string[]): HistoryEntry {
+  /** Decodes one entry as `read` does (for a reader of new entries, such as the CLI's `tail`). */
+  decodeEntry(stream: string, id: string, fields: string[]): HistoryEntry {
     const timestamp = new Date(idTimestamp(id));
     try {
       const { data, headers } = this.deserializer.deserialize(fields);

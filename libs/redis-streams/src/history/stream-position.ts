@@ -9,6 +9,8 @@ export type StreamPosition = string | Date;
 export const MAX_SEQ = '18446744073709551615';
 
 const ENTRY_ID = /^\d+(-\d+)?$/;
+/** `(<id>`: a range bound that leaves the entry itself out, for paging on from the last entry seen. */
+const EXCLUSIVE_ID = /^\(\d+-\d+$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -45,7 +47,7 @@ export function parseDuration(text: string): number | undefined {
 export function parsePosition(text: string, now: number): StreamPosition | undefined {
   const ago = parseDuration(text);
   if (ago !== undefined) return new Date(now - ago);
-  if (text === '-' || text === '+' || isEntryId(text)) return text;
+  if (text === '-' || text === '+' || isEntryId(text) || EXCLUSIVE_ID.test(text)) return text;
   return timeOf(text);
 }
 
@@ -60,7 +62,7 @@ export function rangeEnd(position: StreamPosition): string {
   const time = timeOf(position);
   if (time) return `${time.getTime()}-${MAX_SEQ}`;
   const id = position as string;
-  return id.includes('-') || id === '-' || id === '+' ? id : `${id}-${MAX_SEQ}`;
+  return id.includes('-') || id === '+' ? id : `${id}-${MAX_SEQ}`;
 }
 
 /**

@@ -49,12 +49,15 @@ export async function retentionWarnings(
 }
 
 /**
- * Entries removed from the stream (trimmed) that `group` never read: what was removed, less what the group had
- * read. `null` when Redis can't tell (the group's read counter is unknown).
+ * Entries removed from the stream (trimmed or deleted) that `group` never read: what was removed, less what the group
+ * had read. A group that never read anything (at `0-0`) missed all of them. `null` when Redis can't tell (the group's
+ * read counter is unknown: created at an id without ENTRIESREAD, and nothing read since).
  */
 export async function trimmedUnread(redis: Redis, stream: StreamStatus, group: GroupStatus): Promise<number | null> {
-  if (group.entriesRead === null) return null;
   const end = await streamEnd(redis, stream.key);
   if (!end) return 0;
-  return Math.max(0, end.entriesAdded - end.length - group.entriesRead);
+  const removed = end.entriesAdded - end.length;
+  if (group.lastDeliveredId === '0-0') return removed;
+  if (group.entriesRead === null) return null;
+  return Math.max(0, removed - group.entriesRead);
 }
