@@ -46,7 +46,7 @@ export interface RedisStreamsServerOptions extends RedisStreamsCommonOptions {
   /**
    * Where a new consumer group starts: `'$'` (only entries added from now on) or `'0'` (the stream's whole history),
    * an entry id (the entries after it), or a time as a `Date` or ISO string (the first entry at or after it; a time
-   * still ahead of Redis's clock counts as `'$'`). Only used when the group is created; an existing group keeps its
+   * still in the future counts as `'$'`). Only used when the group is created; an existing group keeps its
    * position (move it with `StreamHistory.resetGroup`). @defaultValue `'$'`
    */
   startId?: string | Date;

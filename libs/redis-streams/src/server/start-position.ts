@@ -13,9 +13,9 @@ export interface StartIds {
 /**
  * A time means "from the first entry at or after it". For a broadcast that is XREAD after the last id of the
  * millisecond before. A new group is created here, on each of its streams, just before the first entry at or after
- * the time, with ENTRIESREAD so its lag is right at once; the readers then find it existing and leave it. A time
- * still ahead of Redis's clock starts at the end (`$`), as if given now: waiting for it would skip entries added
- * before it. An id, `$` or `0` is passed on as it is.
+ * the time, with ENTRIESREAD so its lag is right at once (counting entries needs XRANGE); the readers then find it
+ * existing and leave it. A time still in the future starts at the end (`$`), as if given now: waiting for it would
+ * skip entries added before it. An id, `$` or `0` is passed on as it is.
  */
 export async function resolveStartIds(
   redis: Redis,
@@ -28,12 +28,12 @@ export async function resolveStartIds(
   if (!groupTime && !broadcastTime) {
     return { startId: options.startId as string, broadcastStartId: options.broadcastStartId as string };
   }
-  const [seconds, micros] = await redis.time();
-  const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  // This process's clock, not Redis's (TIME would need one more ACL permission): they differ by little.
+  const now = Date.now();
   const resolve = (name: string, time: Date): string => {
     if (time.getTime() <= now) return idBefore(time);
     logger.warn(
-      `${name} ${time.toISOString()} is ${time.getTime() - now} ms ahead of Redis's clock; starting at the end ('$') instead.`,
+      `${name} ${time.toISOString()} is ${time.getTime() - now} ms in the future; starting at the end ('$') instead.`,
     );
     return '$';
   };
