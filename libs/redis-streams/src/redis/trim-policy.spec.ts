@@ -1,3 +1,4 @@
+import { validateClientOptions } from '../server/validate-options.js';
 import { supportsAckedTrim, trimArgs } from './trim-policy.js';
 
 describe('trim policy', () => {
@@ -22,5 +23,13 @@ describe('trim policy', () => {
     expect(trimArgs({ maxAge: 60_000 }, true, 1_700_000_060_000)).toEqual(['ACKED', 'MINID', '~', 1_700_000_000_000]);
     expect(trimArgs({ maxLen: 10 }, true, 0)).toEqual(['ACKED', 'MAXLEN', '~', 10]);
     expect(trimArgs({}, true, 0)).toEqual([]);
+  });
+});
+
+describe('client trimming options', () => {
+  it('takes maxAge in whole ms, and not together with maxLen (XADD trims one way)', () => {
+    expect(() => validateClientOptions({ maxAge: 86_400_000 })).not.toThrow();
+    expect(() => validateClientOptions({ maxAge: 0 })).toThrow(/`maxAge`.*whole number >= 1/);
+    expect(() => validateClientOptions({ maxAge: 1000, maxLen: 10 })).toThrow(/`maxAge`.*keep one/);
   });
 });
