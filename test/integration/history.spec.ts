@@ -183,7 +183,7 @@ describe('history and replay', () => {
       expect(seen).toEqual(['at-0', 'at-1', 'after']);
     });
 
-    it('starts a group whose time is ahead of Redis at the end, skipping nothing added meanwhile', async () => {
+    it('starts a group whose time is in the future at the end, skipping nothing added meanwhile', async () => {
       await addPastEntries('Email');
       const seen: string[] = [];
       await fx.start([groupHandler('Email', (data) => void seen.push(n(data)))], {
@@ -193,6 +193,19 @@ describe('history and replay', () => {
       await fx.client.dispatch('Email', { n: 'now' });
       await waitFor(() => seen.length === 1, 'the entry added now');
       expect(seen).toEqual(['now']);
+    });
+
+    it('leaves an existing group where it is', async () => {
+      const t = await addPastEntries('Email');
+      await fx.admin.xgroup('CREATE', fx.key('Email'), 'Existing', '$');
+      const seen: string[] = [];
+      await fx.start([groupHandler('Email', (data) => void seen.push(n(data)))], {
+        group: 'Existing',
+        startId: new Date(t),
+      });
+      await fx.client.dispatch('Email', { n: 'new' });
+      await waitFor(() => seen.length === 1, 'the new entry');
+      expect(seen).toEqual(['new']);
     });
 
     it('refuses an invalid time with an error naming the option', async () => {

@@ -3,7 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { groupPosition } from '../history/group-position.js';
 import { idBefore, timeOf, type StreamPosition } from '../history/stream-position.js';
-import { createGroupAt, streamEnd } from '../redis/history-commands.js';
+import { createGroupAt, lastDeliveredId, streamEnd } from '../redis/history-commands.js';
 
 export interface StartIds {
   startId: string;
@@ -41,12 +41,10 @@ export async function resolveStartIds(
   if (groupTime) {
     for (const [group, keys] of groupKeys) {
       for (const key of keys) {
-        const position = await groupPosition(
-          redis,
-          key,
-          await streamEnd(redis, key),
-          startId === '$' ? '$' : groupTime,
-        );
+        // An existing group keeps its place; checked first, as counting the entries after a position takes a while.
+        const end = await streamEnd(redis, key);
+        if (end && (await lastDeliveredId(redis, key, group)) !== null) continue;
+        const position = await groupPosition(redis, key, end, startId === '$' ? '$' : groupTime);
         if (await createGroupAt(redis, key, group, position.id, position.entriesRead)) {
           logger.log(
             `Created group ${group} on ${key} at ${groupTime.toISOString()} (after ${position.id}): ${position.toRead} entries to read.`,
