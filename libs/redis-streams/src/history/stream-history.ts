@@ -5,6 +5,7 @@ import { lastDeliveredId, pendingSummary, readRange, setGroupId, streamEnd } fro
 import { idTimestamp } from '../redis/stream-commands.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { groupPosition } from './group-position.js';
+import { mergeById } from './merge-by-id.js';
 import { GroupHasPendingError } from './history.errors.js';
 import { rangeEnd, rangeStart, type StreamPosition } from './stream-position.js';
 
@@ -83,7 +84,28 @@ export class StreamHistory {
    * loop asks for them. A missing stream has no entries.
    */
   async *read(stream: string, range: HistoryRange = {}): AsyncGenerator<HistoryEntry, void, undefined> {
-    const key = this.keyPrefix + stream;
+    const keys = this.keysOf(stream);
+    if (keys.length === 1) {
+      yield* this.readKey(stream, keys[0], range);
+      return;
+    }
+    let left = range.limit ?? Infinity;
+    const sources = keys.map((key) => this.readKey(stream, key, range));
+    for await (const entry of mergeById(sources, range.reverse ?? false)) {
+      if (left-- <= 0) return;
+      yield entry;
+    }
+  }
+
+  /**
+   * The Redis keys a stream name reads: its prefixed key. A name that covers several keys (partitions) would list
+   * them all here; `read` merges them by id.
+   */
+  private keysOf(stream: string): string[] {
+    return [this.keyPrefix + stream];
+  }
+
+  private async *readKey(stream: string, key: string, range: HistoryRange): AsyncGenerator<HistoryEntry, void> {
     const pageSize = range.pageSize ?? 500;
     const reverse = range.reverse ?? false;
     let start = rangeStart(range.since ?? '-');
