@@ -241,6 +241,8 @@ describe('history and replay', () => {
       expect(await lag()).toBe(10);
       expect(await history.resetGroup('Email', 'G', '1007-0')).toMatchObject({ id: '1007-0', toRead: 2 });
       expect(await lag()).toBe(2);
+      expect(await history.resetGroup('Email', 'G', '(1005-0')).toMatchObject({ id: '1005-0', toRead: 4 });
+      expect(await history.resetGroup('Email', 'G', '+')).toMatchObject({ id: '1009-0', toRead: 0 });
       expect(await history.resetGroup('Email', 'G', '$')).toMatchObject({ id: '1009-0', toRead: 0 });
       expect(await lag()).toBe(0);
       expect(await history.resetGroup('Email', 'G', '2026-01-01T00:00:00Z')).toMatchObject({ id: '1009-0', toRead: 0 });

@@ -36,10 +36,12 @@ export async function groupPosition(
 }
 
 function requestedId(to: StreamPosition, last: string): string {
-  if (to === '$') return last;
+  if (to === '$' || to === '+') return last;
   if (to === '0' || to === '-') return '0-0';
   const time = timeOf(to);
   if (time) return idBefore(time);
-  if (typeof to === 'string' && isEntryId(to)) return to.includes('-') ? to : `${to}-0`;
+  // `(id` (after the id) is what an id means here anyway.
+  const id = typeof to === 'string' && to.startsWith('(') ? to.slice(1) : to;
+  if (typeof id === 'string' && isEntryId(id)) return id.includes('-') ? id : `${id}-0`;
   throw new Error(`Not a stream position: ${JSON.stringify(to)}. Give a Date, an ISO time, an entry id, '$' or '0'.`);
 }
