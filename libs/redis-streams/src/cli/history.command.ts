@@ -25,7 +25,7 @@ export async function historyCommand(redis: Redis, options: HistoryCommandOption
   const entries = await history.list(options.stream, {
     ...range,
     limit: options.count + 1,
-    pageSize: options.count + 1,
+    pageSize: Math.min(options.count + 1, 1000),
   });
   const more = entries.length > options.count;
   if (more) entries.pop();
