@@ -106,4 +106,56 @@ describe('BI live dashboard (headless chromium)', () => {
     await expectText(`length-${STREAMS.email}`, '9');
     await expectText(`read-${STREAMS.email}-${GROUPS.email}`, '9');
   });
+
+  /** The ids in the history table, in the order shown, once the page has finished its `load`-th load. */
+  async function historyIds(load: number): Promise<string[]> {
+    await page.waitForSelector(`body[data-history-loads="${load}"]`, { timeout: 15_000 });
+    return page
+      .locator('[data-testid="history-rows"] tr')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id') ?? ''));
+  }
+
+  it("shows a time range of a stream's past page by page, and each group's place on a timeline", async () => {
+    await page.goto(`${stack.url('bi')}/dashboard`);
+    await page.waitForSelector('body[data-connected="true"]', { timeout: 15_000 });
+    const mails = await sendMails(stack, 3, 'history', 1);
+    const since = new Date(Number(mails[0].split('-')[0])).toISOString();
+
+    await page.selectOption('[data-testid="history-stream"]', STREAMS.email);
+    await page.fill('[data-testid="history-since"]', since);
+    await page.fill('[data-testid="history-count"]', '10');
+    await page.click('[data-testid="history-load"]');
+    expect(await historyIds(1)).toEqual(mails);
+    expect(await page.locator(`[data-testid="history-rows"] tr[data-id="${mails[1]}"]`).textContent()).toContain(
+      '"subject":"history #1"',
+    );
+    expect(await text('history-summary')).toBe('3 entries, page 1 (last)');
+
+    // Newest first, two at a time: the next page carries on after the last one shown.
+    await page.check('[data-testid="history-reverse"]');
+    await page.fill('[data-testid="history-count"]', '2');
+    await page.click('[data-testid="history-load"]');
+    expect(await historyIds(2)).toEqual([mails[2], mails[1]]);
+    expect(await text('history-summary')).toBe('2 entries, page 1');
+    await page.click('[data-testid="history-next"]');
+    expect(await historyIds(3)).toEqual([mails[0]]);
+    expect(await page.locator('[data-testid="history-next"]').isDisabled()).toBe(true);
+
+    // The Push stream holds nothing from that time on.
+    await page.selectOption('[data-testid="history-stream"]', STREAMS.push);
+    await page.click('[data-testid="history-load"]');
+    expect(await historyIds(4)).toEqual([]);
+
+    // Caught-up groups stand at the newest entry of the timeline, with no lag.
+    for (const group of [GROUPS.email, GROUPS.bi]) {
+      const marker = JSON.stringify(`[data-testid="timeline-${STREAMS.email}-${group}"]`);
+      const label = JSON.stringify(`[data-testid="timeline-label-${STREAMS.email}-${group}"]`);
+      await page.waitForFunction(
+        `document.querySelector(${marker})?.dataset.position === '1.000' && ` +
+          `document.querySelector(${label})?.textContent.endsWith('lag 0')`,
+        undefined,
+        { timeout: 15_000, polling: 100 },
+      );
+    }
+  });
 });

@@ -26,6 +26,8 @@ export const ENV_VARS = Object.freeze({
   CONCURRENCY: 'Entries one reader handles at once (library default 50).',
   MAIL_SEND_DELAY_MS: 'email only: simulated latency of sending one mail (default 0).',
   LOG_LEVEL: 'Lowest Nest log level printed: error, warn, log, debug or verbose (default log).',
+  BI_BACKFILL_FROM:
+    'bi only: where a new BIGroup starts counting, as an ISO time or a duration ago (7d, 12h); default the whole stream.',
 });
 
 export type EnvName = keyof typeof ENV_VARS;
@@ -42,6 +44,8 @@ export interface AppConfig {
   concurrency?: number;
   mailSendDelayMs: number;
   logLevel: LogLevelName;
+  /** Where the app's new consumer groups start (BI_BACKFILL_FROM); the stream's start when unset. */
+  backfillFrom?: Date;
 }
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
@@ -65,12 +69,14 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
     concurrency: integer(env, 'CONCURRENCY', 1),
     mailSendDelayMs: integer(env, 'MAIL_SEND_DELAY_MS', 0) ?? 0,
     logLevel,
+    backfillFrom: app === 'bi' ? time(env, 'BI_BACKFILL_FROM') : undefined,
   };
 }
 
 /**
  * The RedisStreamsServer options of an app. New groups start at the stream's beginning (`startId: '0'`) so that a
- * service deployed after the gateway has already accepted traffic still handles every entry.
+ * service deployed after the gateway has already accepted traffic still handles every entry; BI can start from a
+ * point in time instead (BI_BACKFILL_FROM), catching up on the history since then.
  */
 export function serverOptions(config: AppConfig, group?: string): RedisStreamsServerOptions {
   return {
@@ -78,7 +84,7 @@ export function serverOptions(config: AppConfig, group?: string): RedisStreamsSe
     keyPrefix: config.keyPrefix,
     group,
     consumer: config.consumer,
-    startId: '0',
+    startId: config.backfillFrom ?? '0',
     minIdleTime: config.minIdleTime,
     claimInterval: config.claimInterval,
     concurrency: config.concurrency,
@@ -93,6 +99,19 @@ export function logLevels(level: LogLevelName): LogLevelName[] {
 function nonEmpty(env: NodeJS.ProcessEnv, name: EnvName): string | undefined {
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** An ISO time, or a duration ago such as `7d`, `12h`, `30m`. */
+function time(env: NodeJS.ProcessEnv, name: EnvName, now = Date.now()): Date | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  const ago = /^(\d+)(s|m|h|d)$/.exec(raw);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  const value = ago ? new Date(now - Number(ago[1]) * unit[ago[2] as keyof typeof unit]) : new Date(raw);
+  if (Number.isNaN(value.getTime()) || (!ago && !/^\d{4}-\d{2}-\d{2}/.test(raw))) {
+    throw new Error(`${name} must be an ISO time (2026-11-27T10:00:00Z) or a duration ago (7d, 12h); got "${raw}".`);
+  }
+  return value;
 }
 
 function integer(

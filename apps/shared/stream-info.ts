@@ -28,6 +28,8 @@ export interface StreamInfo {
   exists: boolean;
   length: number;
   lastGeneratedId: string | null;
+  /** The oldest entry still in the stream (null when empty): where the dashboard's timeline starts. */
+  firstEntryId: string | null;
   groups: (GroupInfo & { consumerList: ConsumerInfo[] })[];
   deadLetters: number;
 }
@@ -71,15 +73,28 @@ export async function readStreamInfo(redis: Redis, prefix: string, stream: strin
     redis.xlen(`${key}:dead`),
   ]);
   let lastGeneratedId: string | null = null;
+  let firstEntryId: string | null = null;
   try {
-    lastGeneratedId = String(pairs(await redis.call('XINFO', 'STREAM', key))['last-generated-id']);
+    const info = pairs(await redis.call('XINFO', 'STREAM', key));
+    lastGeneratedId = String(info['last-generated-id']);
+    const first = info['first-entry'];
+    firstEntryId = Array.isArray(first) && typeof first[0] === 'string' ? first[0] : null;
   } catch (err) {
     if (!isNoSuchKey(err)) throw err;
   }
   const withConsumers = await Promise.all(
     groups.map(async (group) => ({ ...group, consumerList: await readConsumers(redis, key, group.name) })),
   );
-  return { stream, key, exists: lastGeneratedId !== null, length, lastGeneratedId, groups: withConsumers, deadLetters };
+  return {
+    stream,
+    key,
+    exists: lastGeneratedId !== null,
+    length,
+    lastGeneratedId,
+    firstEntryId,
+    groups: withConsumers,
+    deadLetters,
+  };
 }
 
 function pairs(row: unknown): Record<string, unknown> {

@@ -80,7 +80,7 @@ describe('security', () => {
       clients = [];
     });
 
-    function client(connection: string, options: { keyPrefix?: string } = {}): RedisStreamsClient {
+    function client(connection: string, options: { keyPrefix?: string; maxAge?: number } = {}): RedisStreamsClient {
       const c = new RedisStreamsClient({ connection, keyPrefix: prefix, ...options });
       clients.push(c);
       return c;
@@ -175,6 +175,40 @@ describe('security', () => {
       const replay = await ops('dead-letters', 'replay', 'Email');
       expect(replay.code).toBe(0);
       expect(await admin.xlen(key)).toBe(1);
+      expect(await deniedCommands()).toEqual([]);
+    });
+
+    it('starts a group and a broadcast at a time, trims by age, and runs history, tail and group reset, all under the ACL', async () => {
+      const key = `${prefix}Email`;
+      const past = Date.now() - 60_000;
+      await admin.xadd(key, `${past}-0`, 'data', JSON.stringify({ n: 0 }));
+      await admin.xadd(key, `${past + 1}-0`, 'data', JSON.stringify({ n: 1 }));
+      await admin.xadd(`${prefix}Audit`, `${past + 1}-0`, 'data', JSON.stringify({ n: 2 }));
+      const time = new Date(past + 1);
+      services.push(
+        await startService([MailerController], {
+          connection: url('app'),
+          keyPrefix: prefix,
+          group: 'mailer',
+          startId: time,
+          broadcastStartId: time.toISOString(),
+        }),
+      );
+      await client(url('app'), { maxAge: 3_600_000 }).dispatch('Email', { n: 3 });
+      await waitFor(() => seen.length === 3, 'the entries from that time on, and the new one');
+      expect(seen.map((s) => (s.data as { n: number }).n).sort()).toEqual([1, 2, 3]);
+      await services[0].close();
+      services = [];
+
+      const ops = (...args: string[]) => runCli(cli.main, ['--url', url('ops'), '--prefix', prefix, ...args]);
+      const history = await ops('history', 'Email', '--reverse', '--json');
+      expect(history.stderr).toBe('');
+      expect((JSON.parse(history.stdout) as { entries: unknown[] }).entries).toHaveLength(3);
+      expect((await ops('tail', 'Email', '--since', '0', '--count', '1')).code).toBe(0);
+      const reset = await ops('group', 'reset', 'Email', 'mailer', '--to', '0', '--json');
+      expect(reset.stderr).toBe('');
+      expect(JSON.parse(reset.stdout)).toMatchObject({ toRead: 3 });
+      expect((await ops('status', '--max-age', '1h')).code).toBe(0);
       expect(await deniedCommands()).toEqual([]);
     });
 

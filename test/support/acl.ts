@@ -25,6 +25,8 @@ export const APP_COMMANDS = [
   'exists',
   'pexpire',
   'xdel',
+  // startId / broadcastStartId at a time: a new group's ENTRIESREAD counts the entries after its position
+  'xrange',
 ];
 export const OPS_COMMANDS = [
   'ping',
@@ -42,4 +44,9 @@ export const OPS_COMMANDS = [
   'eval',
   'xadd',
   'xdel',
+  // history, tail, group reset, status --max-age
+  'xrevrange',
+  'xread',
+  'xpending',
+  'xgroup|setid',
 ];

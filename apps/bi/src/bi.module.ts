@@ -4,6 +4,7 @@ import { OpsModule } from '../../shared/ops.module.js';
 import { GROUPS, STREAMS } from '../../shared/redis-keys.js';
 import { CountersController } from './counters.controller.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
+import { HistoryController } from './dashboard/history.controller.js';
 import { LiveFeed } from './dashboard/live-feed.js';
 import { LiveFeedController } from './dashboard/live-feed.controller.js';
 
@@ -18,7 +19,7 @@ export class BiModule {
           { stream: STREAMS.push, group: GROUPS.bi },
         ]),
       ],
-      controllers: [CountersController, LiveFeedController, DashboardController],
+      controllers: [CountersController, LiveFeedController, DashboardController, HistoryController],
       providers: [LiveFeed],
     };
   }

@@ -8,6 +8,7 @@ export { EventPattern, MessagePattern, type RedisStreamsPatternOptions } from '.
 export { RedisEffects } from './effects/redis-effects.js';
 export * from './errors/index.js';
 export * from './inspect/index.js';
+export * from './history/index.js';
 export { RedisStreamsExceptionFilter } from './filters/redis-streams-exception.filter.js';
 export { RedisStreamsStatus, type RedisStreamsEvents } from './events/redis-streams.events.js';
 export {

@@ -7,6 +7,11 @@ import { CliError, UsageError } from './cli.error.js';
 import { connectRedis } from './connect-redis.js';
 import { listDeadLetters, replayDeadLetters } from './dead-letters.command.js';
 import { statusCommand } from './status.command.js';
+import { groupResetCommand } from './group-reset.command.js';
+import { historyCommand } from './history.command.js';
+import { tailCommand } from './tail.command.js';
+import { GroupHasPendingError } from '../history/history.errors.js';
+import { parseDuration, parsePosition, type StreamPosition } from '../history/stream-position.js';
 
 const HELP = `Usage: nestjs-redis-streams <command> [options]
 
@@ -16,6 +21,12 @@ Commands:
   dead-letters list <stream>      The oldest dead letters of <stream> (--count, default 100).
   dead-letters replay <stream>    Moves dead letters back onto <stream> as new entries:
                                   the given --id ones, or else the oldest --count (default 100).
+  history <stream>                Entries from --since to --until (default: the whole stream), oldest
+                                  first (--reverse: newest first), at most --count (default 100).
+  tail <stream>                   Prints entries as they are added, like tail -f (from --since if given);
+                                  stops after --count entries if given, else at Ctrl-C.
+  group reset <stream> <group>    Moves a consumer group to --to: it reads next from there. Refused while
+                                  its consumers hold pending entries, unless --force.
 
 Options:
   --url <url>                 Redis URL (redis://user:password@host:port/db, rediss:// for TLS).
@@ -26,6 +37,15 @@ Options:
   --id <id>                   A dead-letter id to replay; repeatable.
   --count <n>                 How many dead letters to list or replay (default 100).
   --dead-letter-suffix <s>    Suffix of dead-letter streams (default ":dead", the server's default).
+  --since <when>, --until <when>
+                              A range bound (history, tail): a duration ago (30s, 10m, 2h, 7d), an ISO
+                              time (2026-11-27T10:00:00Z), an entry id ("(id" leaves it out), - or +.
+  --reverse                   Newest entries first (history).
+  --to <when>                 Where group reset moves the group: a duration ago or an ISO time (from the
+                              first entry at or after it), an id (the entries after it), $ (end) or 0.
+  --force                     Move a group even while its consumers hold pending entries (group reset).
+  --max-age <duration>        The retention age your clients trim by (status warns about groups close
+                              to losing entries to it), e.g. 7d.
   --tls-ca <file>             PEM file of the CA that signed Redis's certificate (rediss://).
   --json                      Print JSON instead of tables, for scripts.
   -h, --help                  Show this help.
@@ -49,7 +69,8 @@ async function main(argv: string[]): Promise<string> {
     if (sub !== undefined)
       throw new UsageError(`\`status\` takes no arguments (got "${sub}"); name streams with --stream.`);
     const streams = (values.stream ?? []).flatMap((s) => s.split(',')).filter((s) => s.length > 0);
-    return withRedis(connect, (redis) => statusCommand(redis, { ...common, streams, group: values.group }));
+    const maxAge = values['max-age'] === undefined ? undefined : duration('--max-age', values['max-age']);
+    return withRedis(connect, (redis) => statusCommand(redis, { ...common, streams, group: values.group, maxAge }));
   }
   if (command === 'dead-letters') {
     if (sub !== 'list' && sub !== 'replay') {
@@ -68,8 +89,55 @@ async function main(argv: string[]): Promise<string> {
       sub === 'list' ? listDeadLetters(redis, options) : replayDeadLetters(redis, options),
     );
   }
+  if (command === 'history' || command === 'tail') {
+    // `history <stream>` and `tail <stream>`: the stream is the first argument.
+    if (!sub) throw new UsageError(`\`${command}\` needs the stream name: nestjs-redis-streams ${command} <stream>.`);
+    if (stream !== undefined || extra.length > 0)
+      throw new UsageError(`Unexpected arguments: ${[stream, ...extra].join(' ')}.`);
+    const now = Date.now();
+    if (command === 'history') {
+      const options = {
+        ...common,
+        stream: sub,
+        since: position('--since', values.since ?? '-', now),
+        until: position('--until', values.until ?? '+', now),
+        reverse: values.reverse ?? false,
+        count,
+      };
+      return withRedis(connect, (redis) => historyCommand(redis, options));
+    }
+    if (values.until !== undefined) throw new UsageError('`tail` follows new entries: it takes --since, not --until.');
+    const options = {
+      ...common,
+      stream: sub,
+      since: values.since === undefined ? undefined : position('--since', values.since, now),
+      count: values.count === undefined ? undefined : count,
+      write: (line: string) => process.stdout.write(`${line}\n`),
+      started: (message: string) => process.stderr.write(`${message}\n`),
+      interrupted: new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      }),
+    };
+    return withRedis(connect, (redis) => tailCommand(redis, options));
+  }
+  if (command === 'group') {
+    if (sub !== 'reset')
+      throw new UsageError(`\`group\` takes \`reset <stream> <group>\`${sub ? ` (got "${sub}")` : ''}.`);
+    const [group, ...rest] = extra;
+    if (!stream || !group)
+      throw new UsageError(
+        '`group reset` needs a stream and a group: nestjs-redis-streams group reset <stream> <group> --to <when>.',
+      );
+    if (rest.length > 0) throw new UsageError(`Unexpected arguments: ${rest.join(' ')}.`);
+    if (values.to === undefined)
+      throw new UsageError('`group reset` needs --to: a duration ago, an ISO time, an id, $ or 0.');
+    const to = values.to === '$' ? '$' : position('--to', values.to, Date.now());
+    const options = { ...common, stream, group, to, force: values.force ?? false };
+    return withRedis(connect, (redis) => groupResetCommand(redis, options));
+  }
   throw new UsageError(
-    `Unknown command "${command}". The commands are: status, dead-letters list, dead-letters replay.`,
+    `Unknown command "${command}". The commands are: status, dead-letters list, dead-letters replay, history, tail, group reset.`,
   );
 }
 
@@ -87,6 +155,12 @@ function parse(argv: string[]) {
         count: { type: 'string' },
         'dead-letter-suffix': { type: 'string' },
         'tls-ca': { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        reverse: { type: 'boolean' },
+        to: { type: 'string' },
+        force: { type: 'boolean' },
+        'max-age': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -104,6 +178,23 @@ function parseCount(value: string | undefined): number {
   return count;
 }
 
+function position(option: string, text: string, now: number): StreamPosition {
+  const parsed = parsePosition(text, now);
+  if (parsed === undefined) {
+    throw new UsageError(
+      `${option} takes a duration ago (10m, 2h, 7d), an ISO time (2026-11-27T10:00:00Z), an entry id, - or + (got "${text}").`,
+    );
+  }
+  return parsed;
+}
+
+function duration(option: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0)
+    throw new UsageError(`${option} takes a duration such as 12h or 7d (got "${text}").`);
+  return ms;
+}
+
 async function withRedis(connect: () => Promise<Redis>, run: (redis: Redis) => Promise<string>): Promise<string> {
   const redis = await connect();
   try {
@@ -116,7 +207,7 @@ async function withRedis(connect: () => Promise<Redis>, run: (redis: Redis) => P
 /** Turns what went wrong into one readable line; unexpected errors keep their stack for a bug report. */
 function report(err: unknown): { message: string; exitCode: number } {
   if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
-  if (err instanceof StreamNotFoundError || err instanceof GroupNotFoundError)
+  if (err instanceof StreamNotFoundError || err instanceof GroupNotFoundError || err instanceof GroupHasPendingError)
     return { message: err.message, exitCode: 1 };
   if (err instanceof Error && /^NOPERM/.test(err.message)) {
     return {
@@ -134,7 +225,9 @@ function report(err: unknown): { message: string; exitCode: number } {
 }
 
 main(process.argv.slice(2)).then(
-  (output) => process.stdout.write(`${output}\n`),
+  (output) => {
+    if (output) process.stdout.write(`${output}\n`);
+  },
   (err: unknown) => {
     const { message, exitCode } = report(err);
     process.stderr.write(`nestjs-redis-streams: ${message}\n`);

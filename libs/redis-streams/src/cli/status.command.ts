@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { GroupNotFoundError, StreamInspector, type StreamStatus } from '../inspect/index.js';
+import { type RetentionWarning, retentionWarnings, trimmedUnread } from '../inspect/retention-check.js';
 import { formatDuration, formatTable } from './format-table.js';
 
 export interface StatusOptions {
@@ -9,7 +10,16 @@ export interface StatusOptions {
   streams: string[];
   /** Only this group (an error where a named stream lacks it). */
   group?: string;
+  /** The retention age (ms) the apps' clients trim by (`maxAge`): warn about groups close to losing entries. */
+  maxAge?: number;
   json: boolean;
+}
+
+/** Entries of a stream a group never read and that are gone (trimmed or deleted). */
+interface MissedEntries {
+  stream: string;
+  group: string;
+  count: number;
 }
 
 /** `status`: streams, their groups, consumers, pending and lag, as tables or JSON. */
@@ -31,8 +41,33 @@ export async function statusCommand(redis: Redis, options: StatusOptions): Promi
     }
     streams.push(stream);
   }
-  if (options.json) return JSON.stringify({ prefix: options.prefix, streams }, null, 2);
-  return renderStatus(streams, options);
+  const now = Date.now();
+  const warnings: RetentionWarning[] = [];
+  const missed: MissedEntries[] = [];
+  for (const stream of streams) {
+    if (options.maxAge) warnings.push(...(await retentionWarnings(redis, stream, options.maxAge, now)));
+    for (const group of stream.groups) {
+      const count = await trimmedUnread(redis, stream, group);
+      if (count) missed.push({ stream: stream.name, group: group.name, count });
+    }
+  }
+  if (options.json) {
+    return JSON.stringify({ prefix: options.prefix, streams, retentionWarnings: warnings, missed }, null, 2);
+  }
+  return renderStatus(streams, options) + renderRetention(warnings, missed, options.maxAge);
+}
+
+function renderRetention(warnings: RetentionWarning[], missed: MissedEntries[], maxAge: number | undefined): string {
+  const lines = warnings.map(
+    (w) =>
+      `WARNING: group ${w.group} of ${w.stream} has not finished entry ${w.oldestUnfinishedId} ` +
+      `(${formatDuration(w.age)} old); trimming by age (${formatDuration(maxAge ?? 0)}) drops it ` +
+      (w.trimmedIn === 0 ? 'at the next emit.' : `in ${formatDuration(w.trimmedIn)}.`),
+  );
+  for (const m of missed) {
+    lines.push(`WARNING: group ${m.group} of ${m.stream} never read ${m.count} entries that were trimmed or deleted.`);
+  }
+  return lines.length === 0 ? '' : `\n\n${lines.join('\n')}`;
 }
 
 function renderStatus(streams: StreamStatus[], options: StatusOptions): string {

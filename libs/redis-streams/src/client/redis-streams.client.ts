@@ -9,6 +9,7 @@ import { CLIENT_DEFAULTS, type RedisStreamsClientOptions } from '../interfaces/r
 import type { StreamHeaders, StreamSerializer } from '../interfaces/serialization.interface.js';
 import { connectOrExplain, createRedis } from '../redis/connection.js';
 import { sendCorked } from '../redis/corked-send.js';
+import { detectAckedTrim, trimArgs } from '../redis/trim-policy.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { validateClientOptions } from '../server/validate-options.js';
@@ -33,6 +34,8 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
   private closing?: Promise<void>;
   /** Request/response state, created by the first `send()`. */
   private requests?: RequestSender;
+  /** Redis trims only entries every group acknowledged (XADD … ACKED, Redis 8.2+); detected at connect. */
+  private ackedTrim = false;
 
   constructor(options: RedisStreamsClientOptions = {}) {
     super();
@@ -79,6 +82,7 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
       redis.disconnect();
       throw err;
     }
+    if (this.options.maxLen || this.options.maxAge) this.ackedTrim = await detectAckedTrim(redis);
     this.ready = redis;
     return redis;
   }
@@ -141,15 +145,18 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
           `emit() takes the stream name as a non-empty string, got ${JSON.stringify(packet.pattern)}.`,
         );
       }
-      const args = this.xaddArgs(packet.pattern, packet);
-      if (this.ready && this.connecting && this.waiting === 0) return sendCorked<T>(this.ready, 'xadd', args);
+      const [key, fields] = this.entryOf(packet.pattern, packet);
+      // The trimming arguments are taken at send time: they depend on Redis's version, known once connected.
+      if (this.ready && this.connecting && this.waiting === 0) {
+        return sendCorked<T>(this.ready, 'xadd', [key, ...this.trimArgs(), '*', ...fields]);
+      }
       // Not connected yet: every emit waits on the same connect, and its reactions run in call order. Sending later
       // emits straight into ioredis's offline queue would store them before the first one.
       this.waiting++;
       return this.connect().then(
         (connected) => {
           this.waiting--;
-          return sendCorked<T>(connected, 'xadd', args);
+          return sendCorked<T>(connected, 'xadd', [key, ...this.trimArgs(), '*', ...fields]);
         },
         (err: unknown) => {
           this.waiting--;
@@ -161,13 +168,16 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
     }
   }
 
-  private xaddArgs(stream: string, packet: ReadPacket): (string | number)[] {
+  private entryOf(stream: string, packet: ReadPacket): [key: string, fields: string[]] {
     const record = packet.data instanceof RedisStreamsRecord ? packet.data : undefined;
     const headers = withMetadata(record?.headers, (packet as { metadata?: unknown }).metadata);
     const fields = this.entrySerializer.serialize(record ? record.data : packet.data, headers);
     this.checkSize(stream, fields);
-    const key = this.options.keyPrefix + stream;
-    return this.options.maxLen ? [key, 'MAXLEN', '~', this.options.maxLen, '*', ...fields] : [key, '*', ...fields];
+    return [this.options.keyPrefix + stream, fields];
+  }
+
+  private trimArgs(): (string | number)[] {
+    return trimArgs(this.options, this.ackedTrim, Date.now());
   }
 
   private checkSize(stream: string, fields: string[]): void {

@@ -45,14 +45,16 @@ export interface RedisStreamsServerOptions extends RedisStreamsCommonOptions {
   concurrency?: number;
   /**
    * Where a new consumer group starts: `'$'` (only entries added from now on) or `'0'` (the stream's whole history),
-   * or an entry id. Only used when the group is created; an existing group keeps its position. @defaultValue `'$'`
+   * an entry id (the entries after it), or a time as a `Date` or ISO string (the first entry at or after it; a time
+   * still in the future counts as `'$'`). Only used when the group is created; an existing group keeps its
+   * position (move it with `StreamHistory.resetGroup`). @defaultValue `'$'`
    */
-  startId?: string;
+  startId?: string | Date;
   /**
-   * Where `@Broadcast` readers start: `'$'` (entries added after the server started) or `'0'` or an entry id.
-   * @defaultValue `'$'`
+   * Where `@Broadcast` readers start: `'$'` (entries added after the server started) or `'0'`, an entry id (the
+   * entries after it), or a time as a `Date` or ISO string (the first entry at or after it). @defaultValue `'$'`
    */
-  broadcastStartId?: string;
+  broadcastStartId?: string | Date;
   /** When entries are acknowledged; see {@link AckMode}. @defaultValue `'after-success'` */
   ack?: AckMode;
   /** How long `close()` waits for running handlers before leaving their entries pending, in ms. @defaultValue 10000 */
@@ -96,6 +98,13 @@ export interface RedisStreamsServerOptions extends RedisStreamsCommonOptions {
 export interface RedisStreamsClientOptions extends RedisStreamsCommonOptions {
   /** Approximate cap (`MAXLEN ~`) on stream length at each emit; trimming drops unread entries. Off by default. */
   maxLen?: number;
+  /**
+   * Retention by age, in ms: each emit trims entries older than this (`MINID ~`, by this process's clock; whole
+   * radix-tree nodes at a time, so a few older entries may stay). On Redis before 8.2 this drops entries a group has
+   * not handled yet (`status` warns before it happens); on Redis 8.2+ only entries every group acknowledged
+   * (`ACKED`, detected at connect, also used with `maxLen`). Not together with `maxLen`. Off by default.
+   */
+  maxAge?: number;
   /** Turns payloads into entry fields. @defaultValue JSON `data` field */
   serializer?: StreamSerializer;
   /** Turns reply entries into values. @defaultValue JSON `data` field */

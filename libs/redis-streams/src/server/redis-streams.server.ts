@@ -18,6 +18,7 @@ import { type DeadLetterEvent, GroupReader } from './group-reader.js';
 import type { RedisStreamsObserver } from './redis-streams.observer.js';
 import { RequestResponder } from './request-responder.js';
 import type { StreamSubscription } from './subscription.js';
+import { resolveStartIds } from './start-position.js';
 import { withTimeout } from './stream-reader.js';
 import { validateHandlerExtras } from './validate-extras.js';
 import { validateServerOptions } from './validate-options.js';
@@ -127,6 +128,8 @@ export class RedisStreamsServer
     this.startHeartbeat(commands);
 
     const { groups, broadcasts } = this.buildSubscriptions();
+    const groupKeys = new Map([...groups].map(([group, byConcurrency]) => [group, keysOf(byConcurrency)]));
+    const { startId, broadcastStartId } = await resolveStartIds(commands, this.options, groupKeys, this.logger);
     const base = {
       connection,
       commands,
@@ -147,7 +150,7 @@ export class RedisStreamsServer
             subscriptions,
             concurrency,
             group,
-            startId: this.options.startId,
+            startId,
             minIdleTime: this.options.minIdleTime,
             claimInterval: this.options.claimInterval,
             retryBackoff: this.options.retryBackoff,
@@ -164,7 +167,7 @@ export class RedisStreamsServer
           connectionName: connectionName(consumer, 'broadcast'),
           subscriptions,
           concurrency,
-          startId: this.options.broadcastStartId,
+          startId: broadcastStartId,
         }),
       );
     }
@@ -372,4 +375,8 @@ function push<K>(map: Map<K, StreamSubscription[]>, key: K, subscription: Stream
   const list = map.get(key);
   if (list) list.push(subscription);
   else map.set(key, [subscription]);
+}
+
+function keysOf(byConcurrency: Map<number, StreamSubscription[]>): string[] {
+  return [...new Set([...byConcurrency.values()].flat().map((subscription) => subscription.key))];
 }

@@ -1,11 +1,11 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { isValidPosition } from '../history/stream-position.js';
 import { allNames, knownNames, nonEmptyString, oneOf, positiveInteger } from './option-checks.js';
 import type {
   RedisStreamsClientOptions,
   RedisStreamsServerOptions,
 } from '../interfaces/redis-streams-options.interface.js';
 
-const ID = /^(\$|0|\d+(-\d+)?)$/;
 export const ACK_MODES = ['after-success', 'manual', 'on-receipt'] as const;
 
 const COMMON_NAMES = ['connection', 'keyPrefix', 'maxPayloadBytes', 'serializer', 'deserializer'] as const;
@@ -33,6 +33,7 @@ export const SERVER_OPTION_NAMES = allNames<RedisStreamsServerOptions>()([
 export const CLIENT_OPTION_NAMES = allNames<RedisStreamsClientOptions>()([
   ...COMMON_NAMES,
   'maxLen',
+  'maxAge',
   'requestTimeout',
   'replyTtl',
 ]);
@@ -84,10 +85,11 @@ export function validateServerOptions(options: RedisStreamsServerOptions): void 
     positiveInteger(record, name, undefined, true);
   for (const name of ['startId', 'broadcastStartId'] as const) {
     const value = options[name];
-    if (value !== undefined && !ID.test(value)) {
+    if (value !== undefined && !isValidPosition(value, ['$'])) {
       throw new InvalidOptionsError(
         name,
-        `expected '$' (only new entries), '0' (the whole stream) or an entry id like 1700000000000-0, got ${JSON.stringify(value)}.`,
+        `expected '$' (only new entries), '0' (the whole stream), an entry id like 1700000000000-0, or a time as a ` +
+          `Date or ISO string like 2026-11-27T10:00:00Z, got ${value instanceof Date ? 'an invalid Date' : JSON.stringify(value)}.`,
       );
     }
   }
@@ -111,5 +113,8 @@ export function validateClientOptions(options: RedisStreamsClientOptions): void 
   knownNames(options, CLIENT_OPTION_NAMES, 'RedisStreamsClient');
   common(options);
   const record = { ...options } as Record<string, unknown>;
-  for (const name of ['maxLen', 'requestTimeout', 'replyTtl'] as const) positiveInteger(record, name);
+  for (const name of ['maxLen', 'maxAge', 'requestTimeout', 'replyTtl'] as const) positiveInteger(record, name);
+  if (options.maxLen !== undefined && options.maxAge !== undefined) {
+    throw new InvalidOptionsError('maxAge', 'trims by age and `maxLen` by length; XADD takes one of them: keep one.');
+  }
 }
