@@ -21,8 +21,6 @@ import * as attr from './span-attributes.js';
 import { tracedCall } from './traced-call.js';
 
 export interface RedisStreamsTracingOptions {
-  /** The `keyPrefix` of the server or client, left out of `messaging.destination.name`. @defaultValue `''` */
-  keyPrefix?: string;
   /** Name of the tracer (instrumentation scope). @defaultValue `'nestjs-redis-streams'` */
   tracerName?: string;
 }
@@ -46,13 +44,13 @@ const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
  *   retry and dead-letter spans are children of its failed `process` span.
  */
 export class RedisStreamsTracing implements RedisStreamsObserver, RedisStreamsClientObserver {
-  private readonly keyPrefix: string;
   private readonly tracerName: string;
+  /** Stream names (without `keyPrefix`) by Redis key, learnt from the handlers wrapped. */
+  private readonly streams = new Map<string, string>();
   private readonly spans = new WeakMap<object, Span>();
   private readonly failures = new Map<string, SpanContext>();
 
   constructor(options: RedisStreamsTracingOptions = {}) {
-    this.keyPrefix = options.keyPrefix ?? '';
     this.tracerName = options.tracerName ?? 'nestjs-redis-streams';
   }
 
@@ -91,10 +89,11 @@ export class RedisStreamsTracing implements RedisStreamsObserver, RedisStreamsCl
   }
 
   wrapHandler(handler: MessageHandler, route: HandlerRoute): MessageHandler {
+    this.streams.set(route.key, route.stream);
     const name = `process ${route.stream}`;
     const traced = (data: unknown, ctx: RedisStreamsContext): unknown => {
       if (!this.enabled) return handler(data, ctx);
-      const info = ctx.getArgByIndex(0);
+      const [info] = ctx.getArgs();
       const parent = propagation.extract(ROOT_CONTEXT, info.headers);
       const attributes: Attributes = {
         [attr.MESSAGING_SYSTEM]: attr.SYSTEM,
@@ -193,7 +192,7 @@ export class RedisStreamsTracing implements RedisStreamsObserver, RedisStreamsCl
   }
 
   private streamName(key: string): string {
-    return key.startsWith(this.keyPrefix) ? key.slice(this.keyPrefix.length) : key;
+    return this.streams.get(key) ?? key;
   }
 
   private tracer() {
@@ -203,7 +202,8 @@ export class RedisStreamsTracing implements RedisStreamsObserver, RedisStreamsCl
 
 function failSpan(span: Span, err: unknown): void {
   const message = errorMessage(err);
-  span.recordException(err instanceof Error ? err : { name: 'Error', message });
+  const name = err && typeof err === 'object' && 'name' in err ? String(err.name) : 'Error';
+  span.recordException(err instanceof Error ? err : { name, message });
   span.setStatus({ code: SpanStatusCode.ERROR, message });
 }
 
