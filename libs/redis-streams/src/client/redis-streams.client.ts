@@ -106,10 +106,10 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
 
   /** Not `async`: one promise per emit, the XADD's own (a failure before it still rejects, never throws). */
   protected override dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
-    const producing = this.options.observer?.producing;
-    if (!producing) return this.append<T>(packet);
+    const observer = this.options.observer;
+    if (!observer?.producing) return this.append<T>(packet);
     const headers: StreamHeaders = {};
-    const end = producing.call(this.options.observer, String(packet.pattern), 'emit', headers);
+    const end = observer.producing(String(packet.pattern), 'emit', headers);
     const appended = this.append<T>(withTraceHeaders(packet, headers));
     if (end)
       appended.then(
@@ -182,10 +182,10 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
         return fields;
       },
     });
-    const producing = this.options.observer?.producing;
-    if (!producing) return this.requests.send(packet, callback);
+    const observer = this.options.observer;
+    if (!observer?.producing) return this.requests.send(packet, callback);
     const headers: StreamHeaders = {};
-    const end = producing.call(this.options.observer, String(packet.pattern), 'send', headers);
+    const end = observer.producing(String(packet.pattern), 'send', headers);
     if (!end) return this.requests.send(withTraceHeaders(packet, headers), callback);
     let ended = false;
     const endOnce = (outcome: ProducedOutcome): void => {

@@ -326,7 +326,7 @@ function fanOut(observers: RedisStreamsObserver[]): RedisStreamsObserver {
 
 /** The observers' reply headers merged, or undefined when no observer adds any (nothing is called per reply then). */
 function replyHeadersOf(observers: RedisStreamsObserver[]): RequestResponderOptions['replyHeaders'] {
-  const adding = observers.filter((o) => o.replyHeaders);
+  const adding = observers.filter((o) => o.replyHeaders !== undefined);
   if (adding.length === 0) return undefined;
   return (context) => {
     let headers: StreamHeaders | undefined;
