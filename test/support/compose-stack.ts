@@ -13,6 +13,7 @@ const run = promisify(execFile);
 const ROOT = resolve(process.cwd());
 /** Containers of docker-compose.yml per service. */
 const REPLICAS: Record<string, number> = { redis: 1, gateway: 1, email: 2, push: 1, bi: 1 };
+const TOTAL = Object.values(REPLICAS).reduce((a, b) => a + b, 0);
 const APPS = ['gateway', 'email', 'push', 'bi'];
 
 export class ComposeStack implements E2eStack {
@@ -20,6 +21,8 @@ export class ComposeStack implements E2eStack {
   readonly emailReplicas = ['email-1', 'email-2'];
   readonly project = randomName('rse2e').replace(/-/g, '');
   private readonly cli = composeCommand();
+  /** Consumer names of the email replicas, read when they start: a kill must be quick to catch mails in flight. */
+  private readonly consumers = new Map<string, string>();
 
   private constructor(
     private readonly ports: Record<'redis' | 'gateway' | 'push' | 'bi', number>,
@@ -62,28 +65,31 @@ export class ComposeStack implements E2eStack {
   }
 
   async kill(name: string): Promise<string> {
-    const consumer = (await this.get<{ consumer: string }>(name, '/stats')).body.consumer;
+    const consumer = this.consumers.get(name) ?? (await this.consumerOf(name));
     await docker('kill', '--signal', 'KILL', await this.container(name));
+    this.consumers.delete(name);
     return consumer;
   }
 
   async restart(name: string): Promise<void> {
     const id = await this.container(name);
     await docker('start', id);
-    await this.waitHealthy((c) => c.id === id);
+    await this.waitHealthy((c) => c.id === id, 1);
+    this.consumers.set(name, await this.consumerOf(name));
   }
 
   /** `docker restart` of the Redis container (SIGTERM, then a new start reading the append-only file). */
   async restartRedis(): Promise<void> {
     const id = await this.container('redis');
     await docker('restart', id);
-    await this.waitHealthy((c) => c.id === id);
+    await this.waitHealthy((c) => c.id === id, 1);
   }
 
   /** Brings every service up (again) and waits until each container is healthy. */
   async up(): Promise<void> {
     await this.compose('up', '-d', '--no-build');
     await this.waitHealthy(() => true);
+    for (const name of this.emailReplicas) this.consumers.set(name, await this.consumerOf(name));
   }
 
   /** `docker compose stop`: SIGTERM to every container (apps before Redis), SIGKILL after `timeout` s. */
@@ -94,7 +100,7 @@ export class ComposeStack implements E2eStack {
   /** Starts Redis alone (after stopServices), to look at what the apps left in it. */
   async startRedis(): Promise<void> {
     await this.compose('start', 'redis');
-    await this.waitHealthy((c) => c.service === 'redis');
+    await this.waitHealthy((c) => c.service === 'redis', 1);
   }
 
   containers(): Promise<ContainerState[]> {
@@ -118,16 +124,17 @@ export class ComposeStack implements E2eStack {
     return found.id;
   }
 
-  private async waitHealthy(which: (c: ContainerState) => boolean, timeoutMs = 120_000): Promise<void> {
+  private async consumerOf(name: string): Promise<string> {
+    return (await this.get<{ consumer: string }>(name, '/stats')).body.consumer;
+  }
+
+  /** Waits until the `expected` containers chosen by `which` (all of the deployment's by default) are healthy. */
+  private async waitHealthy(which: (c: ContainerState) => boolean, expected = TOTAL, timeoutMs = 120_000) {
     const deadline = Date.now() + timeoutMs;
     let containers: ContainerState[] = [];
     while (Date.now() < deadline) {
       containers = (await this.containers()).filter(which);
-      const expected = Object.entries(REPLICAS)
-        .filter(([service]) => containers.some((c) => c.service === service))
-        .reduce((sum, [, count]) => sum + count, 0);
-      if (containers.length === expected && containers.length > 0 && containers.every((c) => c.health === 'healthy'))
-        return;
+      if (containers.length === expected && containers.every((c) => c.health === 'healthy')) return;
       const exited = containers.find((c) => c.status === 'exited' && APPS.includes(c.service));
       if (exited && exited.exitCode !== 137) break; // crashed on its own (not killed by a test): no point waiting
       await new Promise((r) => setTimeout(r, 500));
