@@ -26,6 +26,9 @@ export const ENV_VARS = Object.freeze({
   CONCURRENCY: 'Entries one reader handles at once (library default 50).',
   MAIL_SEND_DELAY_MS: 'email only: simulated latency of sending one mail (default 0).',
   LOG_LEVEL: 'Lowest Nest log level printed: error, warn, log, debug or verbose (default log).',
+  OTEL_TRACES_EXPORTER:
+    'Where trace spans go: console, otlp or none (default none; otlp when an OTLP endpoint is set).',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'Base URL of the OTLP/HTTP collector for otlp (http://collector:4318).',
 });
 
 export type EnvName = keyof typeof ENV_VARS;
@@ -42,7 +45,12 @@ export interface AppConfig {
   concurrency?: number;
   mailSendDelayMs: number;
   logLevel: LogLevelName;
+  /** Where trace spans go; undefined: nowhere (no tracer provider). */
+  tracesExporter?: 'console' | 'otlp';
+  otlpEndpoint?: string;
 }
+
+const TRACES_EXPORTERS = ['console', 'otlp', 'none'] as const;
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -52,6 +60,11 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
   const logLevel = (env.LOG_LEVEL ?? 'log') as LogLevelName;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${env.LOG_LEVEL}".`);
+  }
+  const otlpEndpoint = nonEmpty(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const exporter = nonEmpty(env, 'OTEL_TRACES_EXPORTER') ?? (otlpEndpoint ? 'otlp' : 'none');
+  if (!(TRACES_EXPORTERS as readonly string[]).includes(exporter)) {
+    throw new Error(`OTEL_TRACES_EXPORTER must be one of ${TRACES_EXPORTERS.join(', ')}; got "${exporter}".`);
   }
   return {
     app,
@@ -65,6 +78,8 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
     concurrency: integer(env, 'CONCURRENCY', 1),
     mailSendDelayMs: integer(env, 'MAIL_SEND_DELAY_MS', 0) ?? 0,
     logLevel,
+    tracesExporter: exporter === 'none' ? undefined : (exporter as 'console' | 'otlp'),
+    otlpEndpoint,
   };
 }
 
