@@ -36,10 +36,8 @@ export async function startTracing(config: AppConfig): Promise<void> {
   process.once('beforeExit', () => void provider.shutdown());
 }
 
-async function otlpExporter(
-  endpoint: string | undefined,
-): Promise<InstanceType<typeof import('@opentelemetry/sdk-trace-base').ConsoleSpanExporter>> {
-  let module: { OTLPTraceExporter: new (options: { url?: string }) => never };
+async function otlpExporter(endpoint: string | undefined): Promise<SpanExporter> {
+  let module: { OTLPTraceExporter: new (options: { url?: string }) => SpanExporter };
   try {
     module = (await import(OTLP_EXPORTER)) as typeof module;
   } catch {
