@@ -4,8 +4,7 @@
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { composeCommand, type ContainerState, docker, projectContainers } from './docker-cli.js';
-import type { E2eStack } from './e2e-stack.js';
+import { composeCommand, type ContainerState, docker, lastHealthCheck, projectContainers } from './docker-cli.js';
 import { type HttpReply, request } from './http-request.js';
 import { freePort, randomName } from './redis-server.js';
 
@@ -16,7 +15,8 @@ const REPLICAS: Record<string, number> = { redis: 1, gateway: 1, email: 2, push:
 const TOTAL = Object.values(REPLICAS).reduce((a, b) => a + b, 0);
 const APPS = ['gateway', 'email', 'push', 'bi'];
 
-export class ComposeStack implements E2eStack {
+/** An `E2eStack` (checked where `startStack` returns it; not imported here, which would make an import cycle). */
+export class ComposeStack {
   readonly keyPrefix = `${randomName('e2e')}:`;
   readonly emailReplicas = ['email-1', 'email-2'];
   readonly project = randomName('rse2e').replace(/-/g, '');
@@ -129,7 +129,7 @@ export class ComposeStack implements E2eStack {
   }
 
   /** Waits until the `expected` containers chosen by `which` (all of the deployment's by default) are healthy. */
-  private async waitHealthy(which: (c: ContainerState) => boolean, expected = TOTAL, timeoutMs = 120_000) {
+  private async waitHealthy(which: (c: ContainerState) => boolean, expected = TOTAL, timeoutMs = 240_000) {
     const deadline = Date.now() + timeoutMs;
     let containers: ContainerState[] = [];
     while (Date.now() < deadline) {
@@ -139,14 +139,19 @@ export class ComposeStack implements E2eStack {
       if (exited && exited.exitCode !== 137) break; // crashed on its own (not killed by a test): no point waiting
       await new Promise((r) => setTimeout(r, 500));
     }
-    const report = containers.map((c) => `${c.service}-${c.index}: ${c.status} ${c.health}`).join(', ');
+    const report = await Promise.all(
+      containers.map(async (c) => {
+        const check = c.health === 'healthy' ? '' : await lastHealthCheck(c.id).catch(() => '');
+        return `${c.service}-${c.index}: ${c.status} ${c.health}${check ? ` (last check: ${check})` : ''}`;
+      }),
+    );
     const logs = await Promise.all(
       [...new Set(containers.filter((c) => c.health !== 'healthy').map((c) => c.service))].map(
         async (service) =>
           `--- ${service}\n${(await this.logs(service).catch(() => '')).split('\n').slice(-30).join('\n')}`,
       ),
     );
-    throw new Error(`Containers not healthy in time (${report}):\n${logs.join('\n')}`);
+    throw new Error(`Containers not healthy in time (${report.join(', ')}):\n${logs.join('\n')}`);
   }
 
   private compose(...args: string[]): Promise<{ stdout: string }> {

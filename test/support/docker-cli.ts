@@ -47,3 +47,11 @@ export async function projectContainers(project: string): Promise<ContainerState
     return { id, service, index: Number(index), status, health, exitCode: Number(exitCode) };
   });
 }
+
+/** What the container's last health check printed ('' without one). */
+export async function lastHealthCheck(id: string): Promise<string> {
+  const health = JSON.parse(await docker('inspect', '--format', '{{json .State.Health}}', id)) as {
+    Log?: { Output: string }[];
+  } | null;
+  return health?.Log?.at(-1)?.Output.trim() ?? '';
+}
