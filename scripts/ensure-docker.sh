@@ -2,8 +2,9 @@
 # Makes sure a Docker engine answers (`docker info`) and that Compose is there (v2 `docker compose` or v1
 # `docker-compose`), for `npm run test:compose`. An engine that already runs is used as it is. Otherwise, as root on
 # Debian: installs docker.io, docker-compose and debootstrap (Debian's packages) and starts dockerd in the background.
-# The daemon started here leaves the host's firewall alone (--iptables=false: containers talk to each other on their
-# bridge and reach nothing beyond it) and publishes container ports on loopback only (--ip=127.0.0.1).
+# The daemon started here leaves the host's firewall and IP forwarding alone (--iptables=false --ip-forward=false:
+# containers talk to each other on their bridge and reach nothing beyond it) and publishes container ports on loopback
+# only (--ip=127.0.0.1).
 # Idempotent: a second run finds everything in place and returns at once.
 set -euo pipefail
 
@@ -32,7 +33,7 @@ if ! docker info >/dev/null 2>&1; then
   log=/var/log/nestjs-redis-streams-dockerd.log
   echo "Starting dockerd in the background (log: $log)..."
   # setsid: the daemon outlives this script and the CI step; it is the machine's engine from now on.
-  setsid dockerd --iptables=false --ip6tables=false --ip=127.0.0.1 >>"$log" 2>&1 </dev/null &
+  setsid dockerd --iptables=false --ip6tables=false --ip-forward=false --ip=127.0.0.1 >>"$log" 2>&1 </dev/null &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 1
