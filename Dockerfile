@@ -23,6 +23,6 @@ ARG APP=gateway
 ENV APP=${APP} \
     REDIS_URL=redis://redis:6379
 USER node
-HEALTHCHECK --interval=5s --timeout=4s --start-period=10s --retries=5 CMD ["node", "dist/apps/shared/health-probe.js"]
+HEALTHCHECK --interval=5s --timeout=15s --start-period=10s --retries=5 CMD ["node", "dist/apps/shared/health-probe.js"]
 # exec: the app gets SIGTERM directly and shuts down gracefully (unfinished entries stay pending for recovery).
 CMD ["sh", "-c", "exec node dist/apps/${APP}/src/main.js"]

@@ -8,6 +8,7 @@ export const base = {
     '^nestjs-redis-streams$': '<rootDir>/libs/redis-streams/src/index.ts',
     '^nestjs-redis-streams/health$': '<rootDir>/libs/redis-streams/src/health/index.ts',
     '^nestjs-redis-streams/metrics$': '<rootDir>/libs/redis-streams/src/metrics/index.ts',
+    '^nestjs-redis-streams/tracing$': '<rootDir>/libs/redis-streams/src/tracing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -546,6 +546,58 @@ const scenarios = {
     };
   },
 
+  /** The tracing observer registered with no tracer provider (what apps pay for being ready), and recording spans. */
+  async tracing() {
+    const rounds = await interleave('consume x1 traced', CONFIG.rounds, {
+      plain: () => consumeBacklog('nest'),
+      idle: () => consumeBacklog('nest', { env: { TRACING: 'idle' } }),
+      recording: () => consumeBacklog('nest', { env: { TRACING: 'recording' } }),
+    });
+    const m = {
+      plain: medianOf(rounds, (r) => r.plain.rate),
+      idle: medianOf(rounds, (r) => r.idle.rate),
+      recording: medianOf(rounds, (r) => r.recording.rate),
+      idleRatio: medianOf(rounds, (r) => r.idle.rate / r.plain.rate),
+      recordingRatio: medianOf(rounds, (r) => r.recording.rate / r.plain.rate),
+      cpuUsPerEntry: Object.fromEntries(
+        ['plain', 'idle', 'recording'].map((name) => [name, medianOf(rounds, (r) => r[name].cpuUs)]),
+      ),
+    };
+    const cpu = m.cpuUsPerEntry;
+    return {
+      rounds,
+      medians: m,
+      rows: [
+        [
+          '8. consume, tracing observer, no provider',
+          fmtRate(m.idle),
+          `${fmtRate(m.plain)} (ours, no observer)`,
+          fmtRatio(m.idleRatio),
+        ],
+        [
+          '   consume, spans recorded (then dropped)',
+          fmtRate(m.recording),
+          `${fmtRate(m.plain)} (ours, no observer)`,
+          fmtRatio(m.recordingRatio),
+        ],
+        [
+          '   CPU µs/entry: no provider / recording',
+          `${cpu.idle.toFixed(1)} / ${cpu.recording.toFixed(1)}`,
+          `${cpu.plain.toFixed(1)} (no observer)`,
+          '',
+        ],
+      ],
+      targets: [
+        {
+          name: 'tracing without a provider ≥ 0.95x untraced',
+          value: m.idleRatio,
+          met: m.idleRatio >= 0.95,
+          shown: fmtRatio(m.idleRatio),
+        },
+      ],
+    };
+  },
+
   async nestRedis() {
     const rounds = await interleave("Nest's Transport.REDIS", CONFIG.scaleRounds, {
       pubsubConsume: () => nestRedisConsume(),

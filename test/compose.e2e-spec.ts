@@ -1,5 +1,6 @@
-// There is no Docker engine on CI, so docker-compose.yml and the Dockerfile are checked against the apps' own code:
-// services, ports, environment (run through the apps' real config loader), health checks and build paths.
+// docker-compose.yml and the Dockerfile checked against the apps' own code, without a Docker engine: services, ports,
+// environment (run through the apps' real config loader), health checks and build paths. `npm run test:compose`
+// deploys them for real (test/deployment.compose-spec.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AppName, DEFAULT_PORTS, ENV_VARS, loadConfig } from '../apps/shared/app-config.js';

@@ -28,6 +28,9 @@ export const ENV_VARS = Object.freeze({
   LOG_LEVEL: 'Lowest Nest log level printed: error, warn, log, debug or verbose (default log).',
   BI_BACKFILL_FROM:
     'bi only: where a new BIGroup starts counting, as an ISO time or a duration ago (7d, 12h); default the whole stream.',
+  OTEL_TRACES_EXPORTER:
+    'Where trace spans go: console, otlp or none (default none; otlp when an OTLP endpoint is set).',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'Base URL of the OTLP/HTTP collector for otlp (http://collector:4318).',
 });
 
 export type EnvName = keyof typeof ENV_VARS;
@@ -46,7 +49,12 @@ export interface AppConfig {
   logLevel: LogLevelName;
   /** Where the app's new consumer groups start (BI_BACKFILL_FROM); the stream's start when unset. */
   backfillFrom?: Date;
+  /** Where trace spans go; undefined: nowhere (no tracer provider). */
+  tracesExporter?: 'console' | 'otlp';
+  otlpEndpoint?: string;
 }
+
+const TRACES_EXPORTERS = ['console', 'otlp', 'none'] as const;
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -56,6 +64,11 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
   const logLevel = (env.LOG_LEVEL ?? 'log') as LogLevelName;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${env.LOG_LEVEL}".`);
+  }
+  const otlpEndpoint = nonEmpty(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const exporter = nonEmpty(env, 'OTEL_TRACES_EXPORTER') ?? (otlpEndpoint ? 'otlp' : 'none');
+  if (!(TRACES_EXPORTERS as readonly string[]).includes(exporter)) {
+    throw new Error(`OTEL_TRACES_EXPORTER must be one of ${TRACES_EXPORTERS.join(', ')}; got "${exporter}".`);
   }
   return {
     app,
@@ -70,6 +83,8 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
     mailSendDelayMs: integer(env, 'MAIL_SEND_DELAY_MS', 0) ?? 0,
     logLevel,
     backfillFrom: app === 'bi' ? time(env, 'BI_BACKFILL_FROM') : undefined,
+    tracesExporter: exporter === 'none' ? undefined : (exporter as 'console' | 'otlp'),
+    otlpEndpoint,
   };
 }
 

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { RedisStreamsServer, type RedisStreamsServerOptions } from 'nestjs-redis-streams';
 import { type AppConfig, logLevels } from './app-config.js';
 import { ProcessedStats } from './processed-stats.js';
+import { startTracing, tracing } from './tracing.js';
 
 /**
  * Starts a hybrid app: HTTP (Express) plus a RedisStreamsServer microservice in the same process. SIGTERM/SIGINT close
@@ -15,11 +16,13 @@ export async function bootstrap(
   options: RedisStreamsServerOptions,
 ): Promise<void> {
   const logger = new Logger(config.app);
+  await startTracing(config);
   const app = await NestFactory.create(module, { logger: logLevels(config.logLevel) });
   const server = new RedisStreamsServer(options);
   const stats = app.get(ProcessedStats);
   stats.consumer = server.consumer;
   server.observe(stats.observer);
+  server.observe(tracing);
   server.onDeadLetter((event) => logger.warn(`Dead-lettered an entry: ${JSON.stringify(event)}`));
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

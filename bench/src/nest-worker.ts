@@ -1,6 +1,8 @@
 // The Nest side of the benchmark, one mode per process (BENCH_MODE), driven by bench/run.mjs over IPC:
 //   group       a Nest microservice on RedisStreamsServer with one @EventPattern handler (consumer-group reads);
-//               with HANDLER_DELAY_MS, the handler first waits that long (an I/O-bound handler)
+//               with HANDLER_DELAY_MS, the handler first waits that long (an I/O-bound handler); with
+//               TRACING=idle the server has the tracing observer but no tracer provider is registered, with
+//               TRACING=recording a provider records every span and drops it (no export cost)
 //   broadcast   a Nest microservice with one @Broadcast handler, started on `go`, reading the stream from 0
 //   emit        RedisStreamsClient.emit, TOTAL entries, WINDOW emits in flight at a time
 //   nest-redis  a Nest microservice on the built-in Transport.REDIS (pub/sub) with one @EventPattern handler
@@ -11,6 +13,7 @@ import { Controller, type INestMicroservice, Logger, Module, type Type } from '@
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, EventPattern, Payload, Transport } from '@nestjs/microservices';
 import { Broadcast, RedisStreamsClient, RedisStreamsServer } from 'nestjs-redis-streams';
+import { RedisStreamsTracing } from 'nestjs-redis-streams/tracing';
 import { firstValueFrom } from 'rxjs';
 import { LatencyRecorder } from '../lib/latency.mjs';
 import { makePayload } from '../lib/payload.mjs';
@@ -112,6 +115,16 @@ async function emitAll(emit: (n: number) => Promise<unknown>, close: () => Promi
   exitWith({ type: 'result' });
 }
 
+/** The tracing observer; with `recording`, a tracer provider whose spans are recorded, then dropped. */
+async function tracing(mode: 'idle' | 'recording'): Promise<RedisStreamsTracing> {
+  if (mode === 'recording') {
+    const { trace } = await import('@opentelemetry/api');
+    const { BasicTracerProvider, NoopSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new NoopSpanProcessor()] }));
+  }
+  return new RedisStreamsTracing();
+}
+
 const logger = env.BENCH_VERBOSE === '1' ? undefined : (['error', 'warn'] as ('error' | 'warn')[]);
 if (logger) Logger.overrideLogger(logger); // clients outside an app log through the static logger
 
@@ -126,6 +139,7 @@ switch (env.BENCH_MODE) {
       startId: '$',
       broadcastStartId: '0',
     });
+    if (env.TRACING === 'idle' || env.TRACING === 'recording') server.observe(await tracing(env.TRACING));
     const controller = !isGroup ? BroadcastController : HANDLER_DELAY_MS > 0 ? WaitingGroupController : GroupController;
     const app = await NestFactory.createMicroservice(moduleWith(controller), {
       strategy: server,

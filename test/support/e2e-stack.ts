@@ -1,27 +1,24 @@
 // Runs the sample apps as real processes for the e2e suites: a private redis-server and `node dist/apps/<app>/...`
 // per instance, each on a free port with its log in a temp file. With E2E_COMPOSE=1 and a Docker engine, the same
-// handle drives `docker compose up` instead (see compose-stack below), so the suites' assertions run unchanged.
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+// handle drives `docker compose up` instead (compose-stack.ts), so the suites' assertions run unchanged.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { DEFAULT_PORTS, type AppName } from '../../apps/shared/app-config.js';
+import { ComposeStack } from './compose-stack.js';
+import { type HttpReply, request } from './http-request.js';
 import { freePort, randomName, RedisServer } from './redis-server.js';
 
+export type { HttpReply };
+
 const ROOT = resolve(process.cwd());
-const run = promisify(execFile);
 
 export interface InstanceSpec {
   /** Unique within the stack: `gateway`, `email-1`… For email replicas it is also the consumer name. */
   name: string;
   app: AppName;
   env?: Record<string, string>;
-}
-
-export interface HttpReply<T = unknown> {
-  status: number;
-  body: T;
 }
 
 /** What the e2e suites need from a running stack, whether processes or containers. */
@@ -207,111 +204,6 @@ class ProcessStack implements E2eStack {
     }
     throw new Error(`${instance.spec.name} did not report healthy within 30 s:\n${tail(instance.log)}`);
   }
-}
-
-/**
- * docker-compose.yml as the stack: the apps read KEY_PREFIX and the published ports from the environment given to
- * `docker compose up`. Email replicas publish no port; they are reached with `docker compose exec --index`.
- */
-class ComposeStack implements E2eStack {
-  readonly keyPrefix = `${randomName('e2e')}:`;
-  readonly emailReplicas = ['email-1', 'email-2'];
-  private readonly project = randomName('rse2e').replace(/-/g, '');
-  private readonly redisPort: number;
-  private readonly ports: Record<string, number>;
-
-  private constructor(ports: { redis: number; gateway: number; push: number; bi: number }) {
-    this.redisPort = ports.redis;
-    this.ports = { gateway: ports.gateway, push: ports.push, bi: ports.bi };
-  }
-
-  static async start(env: Record<string, string>): Promise<ComposeStack> {
-    const stack = new ComposeStack({
-      redis: await freePort(),
-      gateway: await freePort(),
-      push: await freePort(),
-      bi: await freePort(),
-    });
-    await stack.compose(['up', '-d', '--build', '--wait'], env);
-    return stack;
-  }
-
-  get redisUrl(): string {
-    return `redis://127.0.0.1:${this.redisPort}`;
-  }
-
-  url(name: string): string {
-    const port = this.ports[name];
-    if (!port) throw new Error(`${name} publishes no port in docker-compose.yml; use get() to reach it.`);
-    return `http://127.0.0.1:${port}`;
-  }
-
-  async get<T>(name: string, path: string): Promise<HttpReply<T>> {
-    if (this.ports[name]) return request<T>(`${this.url(name)}${path}`);
-    const script = `fetch('http://127.0.0.1:'+process.env.PORT+'${path}').then(async r=>console.log(JSON.stringify({status:r.status,body:await r.json()})))`;
-    const { stdout } = await this.compose(['exec', '-T', '--index', this.index(name), 'email', 'node', '-e', script]);
-    return JSON.parse(stdout) as HttpReply<T>;
-  }
-
-  post<T>(name: string, path: string, body: unknown): Promise<HttpReply<T>> {
-    return request<T>(`${this.url(name)}${path}`, body);
-  }
-
-  async kill(name: string): Promise<string> {
-    const consumer = (await this.get<{ consumer: string }>(name, '/stats')).body.consumer;
-    await run('docker', ['kill', '--signal', 'KILL', this.container(name)]);
-    return consumer;
-  }
-
-  async restart(name: string): Promise<void> {
-    await run('docker', ['start', this.container(name)]);
-    await this.compose(['up', '-d', '--wait']);
-  }
-
-  /** Compose v2 names replica N of service email `<project>-email-N`. */
-  private container(name: string): string {
-    return `${this.project}-email-${this.index(name)}`;
-  }
-
-  async stop(): Promise<void> {
-    await this.compose(['down', '-v', '--remove-orphans']);
-  }
-
-  private index(name: string): string {
-    return name.replace(/^email-/, '');
-  }
-
-  private compose(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string }> {
-    return run('docker', ['compose', '-p', this.project, '-f', join(ROOT, 'docker-compose.yml'), ...args], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        ...env,
-        KEY_PREFIX: this.keyPrefix,
-        REDIS_PORT: String(this.redisPort),
-        GATEWAY_PORT: String(this.ports.gateway),
-        PUSH_PORT: String(this.ports.push),
-        BI_PORT: String(this.ports.bi),
-      },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  }
-}
-
-async function request<T>(url: string, body?: unknown): Promise<HttpReply<T>> {
-  const response = await fetch(url, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // not JSON (the dashboard page): the text is the body
-  }
-  return { status: response.status, body: parsed as T };
 }
 
 function tail(file: string, lines = 40): string {

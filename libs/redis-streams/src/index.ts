@@ -31,5 +31,6 @@ export type {
 export { JsonEntryDeserializer } from './serialization/json-entry.deserializer.js';
 export { JsonEntrySerializer } from './serialization/json-entry.serializer.js';
 export type { DeadLetterEvent } from './server/group-reader.js';
-export type { EntryRef, RedisStreamsObserver } from './server/redis-streams.observer.js';
+export type { EntryRef, HandlerRoute, RedisStreamsObserver } from './server/redis-streams.observer.js';
+export type { ProducedOutcome, RedisStreamsClientObserver } from './client/redis-streams-client.observer.js';
 export { RedisStreamsServer } from './server/redis-streams.server.js';

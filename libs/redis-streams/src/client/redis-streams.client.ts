@@ -13,6 +13,7 @@ import { detectAckedTrim, trimArgs } from '../redis/trim-policy.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { validateClientOptions } from '../server/validate-options.js';
+import type { ProducedOutcome } from './redis-streams-client.observer.js';
 import { RedisStreamsRecord } from './redis-streams.record.js';
 import { RequestSender } from './request-sender.js';
 
@@ -138,6 +139,20 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
 
   /** Not `async`: one promise per emit, the XADD's own (a failure before it still rejects, never throws). */
   protected override dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
+    const observer = this.options.observer;
+    if (!observer?.producing) return this.append<T>(packet);
+    const headers: StreamHeaders = {};
+    const end = observer.producing(String(packet.pattern), 'emit', headers);
+    const appended = this.append<T>(withTraceHeaders(packet, headers));
+    if (end)
+      appended.then(
+        (id) => end({ id: String(id) }),
+        (error: unknown) => end({ error }),
+      );
+    return appended;
+  }
+
+  private append<T>(packet: ReadPacket): Promise<T> {
     try {
       if (typeof packet.pattern !== 'string' || packet.pattern.length === 0) {
         throw new InvalidOptionsError(
@@ -216,7 +231,25 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
         return fields;
       },
     });
-    return this.requests.send(packet, callback);
+    const observer = this.options.observer;
+    if (!observer?.producing) return this.requests.send(packet, callback);
+    const headers: StreamHeaders = {};
+    const end = observer.producing(String(packet.pattern), 'send', headers);
+    if (!end) return this.requests.send(withTraceHeaders(packet, headers), callback);
+    let ended = false;
+    const endOnce = (outcome: ProducedOutcome): void => {
+      if (!ended) end(outcome);
+      ended = true;
+    };
+    const unsubscribe = this.requests.send(withTraceHeaders(packet, headers), (reply) => {
+      if (reply.err !== undefined && reply.err !== null) endOnce({ error: reply.err });
+      else if (reply.isDisposed) endOnce({});
+      callback(reply);
+    });
+    return () => {
+      endOnce({});
+      unsubscribe();
+    };
   }
 
   /** Requests sent and still waiting for a reply (each is freed by its reply, its timeout or an unsubscribe). */
@@ -259,6 +292,16 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
     if (!this.redis) throw new Error('RedisStreamsClient is not connected yet: call connect() or emit() first.');
     return this.redis as T;
   }
+}
+
+/** The packet with `headers` added to its metadata, which becomes entry headers (see `withMetadata`). */
+function withTraceHeaders(packet: ReadPacket, headers: StreamHeaders): ReadPacket {
+  if (Object.keys(headers).length === 0) return packet;
+  const metadata = (packet as { metadata?: unknown }).metadata;
+  return {
+    ...packet,
+    metadata: { ...(typeof metadata === 'object' ? metadata : undefined), ...headers },
+  } as ReadPacket;
 }
 
 function withMetadata(headers: StreamHeaders | undefined, metadata: unknown): StreamHeaders | undefined {

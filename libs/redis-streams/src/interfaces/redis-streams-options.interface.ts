@@ -1,4 +1,5 @@
 import type { RedisOptions } from 'ioredis';
+import type { RedisStreamsClientObserver } from '../client/redis-streams-client.observer.js';
 import type { StreamDeserializer, StreamSerializer } from './serialization.interface.js';
 
 /** A Redis URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS) or ioredis options. */
@@ -119,6 +120,8 @@ export interface RedisStreamsClientOptions extends RedisStreamsCommonOptions {
    * stream of a client that crashed without `close()` expires after this long. @defaultValue 60000
    */
   replyTtl?: number;
+  /** Told about each append, and may add headers to it: `new RedisStreamsTracing()` traces emits and requests. */
+  observer?: RedisStreamsClientObserver;
 }
 
 /**

@@ -1,10 +1,10 @@
-// prom-client and @nestjs/terminus are optional peer dependencies: an app that installs neither must be able to load
+// prom-client, @nestjs/terminus and @opentelemetry/api are optional peer dependencies: an app that installs neither must be able to load
 // the package's main entry point and its CLI. Walks the static import graph of those entry points in the source.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 const SRC = resolve(process.cwd(), 'libs/redis-streams/src');
-const OPTIONAL = ['prom-client', '@nestjs/terminus'];
+const OPTIONAL = ['prom-client', '@nestjs/terminus', '@opentelemetry/api'];
 
 /** Every package a module reaches through its relative imports (type-only imports are erased, so they don't count). */
 function packagesReachedFrom(entry: string): Map<string, string> {
@@ -46,5 +46,6 @@ describe('optional peer dependencies', () => {
   it('are loaded by their own entry points', () => {
     expect(packagesReachedFrom(join(SRC, 'metrics/index.ts')).has('prom-client')).toBe(true);
     expect(packagesReachedFrom(join(SRC, 'health/index.ts')).has('@nestjs/terminus')).toBe(true);
+    expect(packagesReachedFrom(join(SRC, 'tracing/index.ts')).has('@opentelemetry/api')).toBe(true);
   });
 });

@@ -9,14 +9,14 @@ import {
   type RedisStreamsServerOptions,
   SERVER_DEFAULTS,
 } from '../interfaces/redis-streams-options.interface.js';
-import type { StreamDeserializer, StreamSerializer } from '../interfaces/serialization.interface.js';
+import type { StreamDeserializer, StreamHeaders, StreamSerializer } from '../interfaces/serialization.interface.js';
 import { connectionName, connectOrExplain, createRedis, defaultConsumerName } from '../redis/connection.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { BroadcastReader } from './broadcast-reader.js';
 import { type DeadLetterEvent, GroupReader } from './group-reader.js';
-import type { RedisStreamsObserver } from './redis-streams.observer.js';
-import { RequestResponder } from './request-responder.js';
+import type { HandlerRoute, RedisStreamsObserver } from './redis-streams.observer.js';
+import { RequestResponder, type RequestResponderOptions } from './request-responder.js';
 import type { StreamSubscription } from './subscription.js';
 import { resolveStartIds } from './start-position.js';
 import { withTimeout } from './stream-reader.js';
@@ -197,6 +197,7 @@ export class RedisStreamsServer
           serializer: this.replySerializer,
           logger: this.logger,
           replyPrefix: keyPrefix + REPLY_STREAM_SEGMENT,
+          replyHeaders: replyHeadersOf(this.observers),
         });
         checkRequestRoute(stream, options, kinds, options.group ?? this.options.group ?? DEFAULT_REQUEST_GROUP);
       } else if (!options.broadcast) {
@@ -206,7 +207,11 @@ export class RedisStreamsServer
       const subscription: StreamSubscription = {
         stream,
         key,
-        handler: this.messageHandlers.get(route)!,
+        handler: this.wrapHandler(this.messageHandlers.get(route)!, {
+          stream,
+          key,
+          kind: options.broadcast ? 'broadcast' : isEventHandler ? 'event' : 'request',
+        }),
         ack: options.ack ?? this.options.ack,
         maxDeliveries: options.maxDeliveries ?? this.options.maxDeliveries,
         deadLetterKey: deadLetterStream === false ? false : deadLetterStream(key),
@@ -231,6 +236,11 @@ export class RedisStreamsServer
       push(byConcurrency, concurrency, subscription);
     }
     return { groups, broadcasts };
+  }
+
+  /** The handler as the observers wrap it (tracing); the handler itself when none does. */
+  private wrapHandler(handler: MessageHandler, route: HandlerRoute): MessageHandler {
+    return this.observers.reduce((wrapped, observer) => observer.wrapHandler?.(wrapped, route) ?? wrapped, handler);
   }
 
   /**
@@ -318,8 +328,23 @@ function fanOut(observers: RedisStreamsObserver[]): RedisStreamsObserver {
   return {
     processed: (entry, ms) => observers.forEach((o) => o.processed?.(entry, ms)),
     failed: (entry, ms, error) => observers.forEach((o) => o.failed?.(entry, ms, error)),
+    retryScheduled: (entry, delay) => observers.forEach((o) => o.retryScheduled?.(entry, delay)),
     claimed: (stream, group, consumer, count) => observers.forEach((o) => o.claimed?.(stream, group, consumer, count)),
     deadLettered: (entry, key, reason) => observers.forEach((o) => o.deadLettered?.(entry, key, reason)),
+  };
+}
+
+/** The observers' reply headers merged, or undefined when no observer adds any (nothing is called per reply then). */
+function replyHeadersOf(observers: RedisStreamsObserver[]): RequestResponderOptions['replyHeaders'] {
+  const adding = observers.filter((o) => o.replyHeaders !== undefined);
+  if (adding.length === 0) return undefined;
+  return (context) => {
+    let headers: StreamHeaders | undefined;
+    for (const observer of adding) {
+      const more = observer.replyHeaders!(context);
+      if (more) headers = { ...headers, ...more };
+    }
+    return headers;
   };
 }
 

@@ -3,7 +3,7 @@ import type { MessageHandler } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
 import { from, isObservable, map, mergeMap, type Observable, of, throwError } from 'rxjs';
 import { CORRELATION_ID_HEADER, REPLY_KIND_HEADER, REPLY_TO_HEADER } from '../constants.js';
-import type { DecodedEntry, StreamSerializer } from '../interfaces/serialization.interface.js';
+import type { DecodedEntry, StreamHeaders, StreamSerializer } from '../interfaces/serialization.interface.js';
 import { replyIfWaiting } from '../redis/request-commands.js';
 import { describeError } from './handler-invoker.js';
 
@@ -34,6 +34,8 @@ export interface RequestResponderOptions {
    * refused: otherwise whoever can append a request could make servers append entries to any existing stream.
    */
   replyPrefix: string;
+  /** Headers for the replies of the request handled under a context (trace context from the observers). */
+  replyHeaders?: (context: unknown) => StreamHeaders | undefined;
 }
 
 /**
@@ -64,7 +66,8 @@ export class RequestResponder {
       return done({ handlerError: refusal, replied: true });
     }
     // An entry without reply headers (written by another program) is handled, but there is nobody to answer.
-    const request = replyTo && correlationId ? new PendingReply(this.options, replyTo, correlationId) : undefined;
+    const request =
+      replyTo && correlationId ? new PendingReply(this.options, replyTo, correlationId, context) : undefined;
     let ended = false;
     let handlerError: unknown;
     const finish = (): void => {
@@ -108,7 +111,11 @@ class PendingReply {
     private readonly options: RequestResponderOptions,
     private readonly replyTo: string,
     private readonly correlationId: string,
+    private readonly context: unknown,
   ) {}
+
+  /** Asked at the first reply, once the handler runs (its trace span exists). */
+  private headers?: StreamHeaders;
 
   send(kind: ReplyKind, value: unknown): void {
     if (this.ended) return;
@@ -141,6 +148,7 @@ class PendingReply {
 
   private fields(kind: ReplyKind, value: unknown): string[] {
     return this.options.serializer.serialize(value === undefined ? null : value, {
+      ...(this.headers ??= this.options.replyHeaders?.(this.context) ?? {}),
       [CORRELATION_ID_HEADER]: this.correlationId,
       [REPLY_KIND_HEADER]: kind,
     });

@@ -36,6 +36,7 @@ export const CLIENT_OPTION_NAMES = allNames<RedisStreamsClientOptions>()([
   'maxAge',
   'requestTimeout',
   'replyTtl',
+  'observer',
 ]);
 
 function common(options: RedisStreamsServerOptions | RedisStreamsClientOptions): void {

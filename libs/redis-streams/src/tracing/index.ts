@@ -1,0 +1,1 @@
+export { RedisStreamsTracing, type RedisStreamsTracingOptions } from './redis-streams.tracing.js';
