@@ -288,6 +288,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
 
   /** Keeps the failed entry held (and fresh) and counted toward the bound until its retry is due. */
   private scheduleRetry(entry: QueuedEntry, delay: number): void {
+    const { group, consumer } = this.group;
+    this.options.observer?.retryScheduled?.({ stream: entry.key, group, consumer, id: entry.id }, delay);
     const done = entry.done;
     entry.done = undefined;
     this.queue.reserve();
