@@ -11,6 +11,7 @@ export { RedisStreamsExceptionFilter } from './filters/redis-streams-exception.f
 export { RedisStreamsStatus, type RedisStreamsEvents } from './events/redis-streams.events.js';
 export {
   type AckMode,
+  type RedisClusterConnection,
   type RedisConnection,
   type RedisStreamsClientOptions,
   type RedisStreamsCommonOptions,

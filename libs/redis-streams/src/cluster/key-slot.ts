@@ -36,3 +36,11 @@ export function keySlot(key: string): number {
 export function sameSlotKey(key: string, suffix: string): string {
   return hashTagOf(key) === undefined ? `{${key}}${suffix}` : `${key}${suffix}`;
 }
+
+/**
+ * The default dead-letter stream of a stream key: `Email:dead` on a standalone Redis (the name existing deployments
+ * have), `{Email}:dead` on a cluster, where the dead-letter move is one script and needs both keys in one slot.
+ */
+export function defaultDeadLetterKey(key: string, cluster: boolean): string {
+  return cluster ? sameSlotKey(key, ':dead') : `${key}:dead`;
+}

@@ -1,3 +1,4 @@
+export * from './cross-slot-effect.error.js';
 export * from './invalid-options.error.js';
 export * from './no-responder.error.js';
 export * from './payload-too-large.error.js';

@@ -1,8 +1,16 @@
-import type { RedisOptions } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { StreamDeserializer, StreamSerializer } from './serialization.interface.js';
 
-/** A Redis URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS) or ioredis options. */
-export type RedisConnection = string | RedisOptions;
+/** A Redis Cluster: some of its nodes (the others are discovered), and ioredis `Cluster` options. */
+export interface RedisClusterConnection {
+  /** Startup nodes: `'host:port'` or `{ host, port }`; one reachable node is enough. */
+  cluster: Array<string | { host: string; port: number }>;
+  /** ioredis `ClusterOptions` (`redisOptions` for every node connection: password, TLS…). */
+  clusterOptions?: ClusterOptions;
+}
+
+/** A Redis URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS), ioredis options, or a Redis Cluster. */
+export type RedisConnection = string | RedisOptions | RedisClusterConnection;
 
 /**
  * When an entry handled through a consumer group is acknowledged (XACK).

@@ -10,7 +10,16 @@ import {
   SERVER_DEFAULTS,
 } from '../interfaces/redis-streams-options.interface.js';
 import type { StreamDeserializer, StreamSerializer } from '../interfaces/serialization.interface.js';
-import { connectionName, connectOrExplain, createRedis, defaultConsumerName } from '../redis/connection.js';
+import { defaultDeadLetterKey, keySlot } from '../cluster/key-slot.js';
+import type { RedisStreamsContext } from '../ctx-host/redis-streams.context.js';
+import { RedisEffects } from '../effects/redis-effects.js';
+import {
+  connectionName,
+  connectOrExplain,
+  createRedis,
+  defaultConsumerName,
+  isClusterConnection,
+} from '../redis/connection.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { BroadcastReader } from './broadcast-reader.js';
@@ -22,8 +31,9 @@ import { withTimeout } from './stream-reader.js';
 import { validateServerOptions } from './validate-options.js';
 
 type ResolvedServerOptions = Required<
-  Omit<RedisStreamsServerOptions, 'group' | 'consumer' | 'serializer' | 'deserializer'>
+  Omit<RedisStreamsServerOptions, 'group' | 'consumer' | 'serializer' | 'deserializer' | 'deadLetterStream'>
 > &
+  Pick<RedisStreamsServerOptions, 'deadLetterStream'> &
   Pick<RedisStreamsServerOptions, 'group'> & { consumer: string };
 
 /** A handler route as registered by Nest, before the server is listening. */
@@ -48,6 +58,8 @@ export class RedisStreamsServer
   protected override readonly logger = new Logger(RedisStreamsServer.name);
 
   private readonly options: ResolvedServerOptions;
+  /** Connected to a Redis Cluster: readers are split by hash slot and derived keys must share their stream's slot. */
+  private readonly cluster: boolean;
   private readonly entryDeserializer: StreamDeserializer;
   /** Turns replies to requests into entry fields. */
   private readonly replySerializer: StreamSerializer;
@@ -65,7 +77,14 @@ export class RedisStreamsServer
     super();
     validateServerOptions(options);
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.options = { ...SERVER_DEFAULTS, consumer: defaultConsumerName(), ...defined };
+    const cluster = options.connection !== undefined && isClusterConnection(options.connection);
+    this.cluster = cluster;
+    this.options = {
+      ...SERVER_DEFAULTS,
+      deadLetterStream: (key: string) => defaultDeadLetterKey(key, cluster),
+      consumer: defaultConsumerName(),
+      ...defined,
+    };
     this.entryDeserializer = options.deserializer ?? new JsonEntryDeserializer();
     this.replySerializer = options.serializer ?? new JsonEntrySerializer();
   }
@@ -133,7 +152,7 @@ export class RedisStreamsServer
       observer: this.observers.length === 0 ? undefined : fanOut(this.observers),
     };
     for (const [group, byConcurrency] of groups) {
-      for (const [concurrency, subscriptions] of byConcurrency) {
+      for (const [concurrency, subscriptions] of this.bySlot(byConcurrency)) {
         this.groupReaders.push(
           new GroupReader({
             ...base,
@@ -151,7 +170,7 @@ export class RedisStreamsServer
         );
       }
     }
-    for (const [concurrency, subscriptions] of broadcasts) {
+    for (const [concurrency, subscriptions] of this.bySlot(broadcasts)) {
       this.broadcastReaders.push(
         new BroadcastReader({
           ...base,
@@ -167,9 +186,21 @@ export class RedisStreamsServer
   }
 
   /**
+   * On Redis Cluster one read can only name keys of one hash slot (CROSSSLOT otherwise), so the streams of one reader
+   * are split into one reader per slot; streams sharing a hash tag are still read together. One reader elsewhere.
+   */
+  private bySlot(byConcurrency: Map<number, StreamSubscription[]>): [number, StreamSubscription[]][] {
+    if (!this.cluster) return [...byConcurrency];
+    return [...byConcurrency].flatMap(([concurrency, subscriptions]) => {
+      const slots = new Map<number, StreamSubscription[]>();
+      for (const subscription of subscriptions) push(slots, keySlot(subscription.key), subscription);
+      return [...slots.values()].map((inSlot): [number, StreamSubscription[]] => [concurrency, inSlot]);
+    });
+  }
+
+  /**
    * Groups handlers into readers: one reader per consumer group (and concurrency) reads all of that group's streams in
-   * one XREADGROUP; broadcast handlers share one XREAD reader per concurrency. On Redis Cluster, a reader would be split
-   * further by hash slot, since one read can only name keys of one slot.
+   * one XREADGROUP; broadcast handlers share one XREAD reader per concurrency (split by slot on a cluster: `bySlot`).
    */
   private buildSubscriptions(): {
     groups: Map<string, Map<number, StreamSubscription[]>>;
@@ -194,13 +225,23 @@ export class RedisStreamsServer
         checkRequestRoute(stream, options, kinds, options.group ?? this.options.group, true);
       }
       const key = keyPrefix + stream;
+      const deadLetterKey =
+        deadLetterStream === false || deadLetterStream === undefined ? false : deadLetterStream(key);
+      if (this.cluster && deadLetterKey !== false && keySlot(deadLetterKey) !== keySlot(key)) {
+        throw new InvalidOptionsError(
+          'deadLetterStream',
+          `on Redis Cluster the dead-letter stream must be in its stream's hash slot; "${deadLetterKey}" is not in ` +
+            `the slot of "${key}". Derive it with a hash tag, e.g. (key) => \`{\${key}}:dead\` (the default).`,
+        );
+      }
+      const handler = this.messageHandlers.get(route)!;
       const subscription: StreamSubscription = {
         stream,
         key,
-        handler: this.messageHandlers.get(route)!,
+        handler: this.cluster && !options.broadcast ? checkingEffectSlots(handler) : handler,
         ack: options.ack ?? this.options.ack,
         maxDeliveries: options.maxDeliveries ?? this.options.maxDeliveries,
-        deadLetterKey: deadLetterStream === false ? false : deadLetterStream(key),
+        deadLetterKey,
         responder: isEventHandler ? undefined : responder,
       };
       const concurrency = options.concurrency ?? this.options.concurrency;
@@ -341,6 +382,19 @@ function checkRequestRoute(
     );
   }
   kinds.set(slot, isEventHandler);
+}
+
+/**
+ * On Redis Cluster, effects are applied by one script with the stream, so their keys must share its slot: the
+ * handler's `ctx.effects` refuses other keys when declared, with an error saying how to tag them.
+ */
+function checkingEffectSlots(handler: MessageHandler): MessageHandler {
+  const checked = (data: unknown, ctx?: unknown): ReturnType<MessageHandler> => {
+    const info = (ctx as RedisStreamsContext | undefined)?.getArgs()[0];
+    if (info && info.group !== undefined) info.effects ??= new RedisEffects(info.key);
+    return handler(data, ctx);
+  };
+  return Object.assign(checked, { isEventHandler: handler.isEventHandler, extras: handler.extras, next: handler.next });
 }
 
 function push<K>(map: Map<K, StreamSubscription[]>, key: K, subscription: StreamSubscription): void {

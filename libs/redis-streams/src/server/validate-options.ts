@@ -36,6 +36,19 @@ function common(options: RedisStreamsServerOptions | RedisStreamsClientOptions):
       'expected a Redis URL such as redis://127.0.0.1:6379, or ioredis options.',
     );
   }
+  if (typeof connection === 'object' && connection !== null && 'cluster' in connection) {
+    const nodes: unknown = connection.cluster;
+    const valid = (node: unknown): boolean =>
+      typeof node === 'string'
+        ? /^.+:\d+$/.test(node)
+        : typeof node === 'object' && node !== null && typeof (node as { port?: unknown }).port === 'number';
+    if (!Array.isArray(nodes) || nodes.length === 0 || !nodes.every(valid)) {
+      throw new InvalidOptionsError(
+        'connection.cluster',
+        `expected a non-empty list of 'host:port' strings or { host, port } objects, got ${JSON.stringify(nodes)}.`,
+      );
+    }
+  }
   if (typeof connection === 'string' && !/^rediss?:\/\//.test(connection)) {
     throw new InvalidOptionsError(
       'connection',
