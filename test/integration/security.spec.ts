@@ -334,7 +334,12 @@ describe('security', () => {
       await waitFor(async () => (await admin.xlen(`${prefix}Email:dead`)) === 1, 'the large entry dead-lettered');
       expect(seen.map((s) => (s.data as { n: number }).n)).toEqual([2]);
       const [[, fields]] = (await admin.xrange(`${prefix}Email:dead`, '-', '+')) as [string, string[]][];
-      expect(fields[fields.indexOf('dl:reason') + 1]).toMatch(/over maxPayloadBytes \(1024\)/);
+      expect(fields[fields.indexOf('dl:reason') + 1]).toMatch(/^Entry too large: .*over maxPayloadBytes \(1024\)/);
+      // A reference to the refused entry, not a second copy of its body: it stays in its stream at its id.
+      expect(fields).not.toContain('data');
+      expect(Number(fields[fields.indexOf('dl:size') + 1])).toBeGreaterThan(5000);
+      const [[id]] = (await admin.xrange(`${prefix}Email`, '-', '+', 'COUNT', 1)) as [string, string[]][];
+      expect(fields[fields.indexOf('dl:id') + 1]).toBe(id);
     });
   });
 });

@@ -13,6 +13,7 @@ export const APP_COMMANDS = [
   'xclaim',
   'xautoclaim',
   'xpending',
+  'xrange',
   'xgroup|create',
   'xgroup|delconsumer',
   'xinfo|stream',

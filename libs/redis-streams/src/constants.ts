@@ -15,6 +15,8 @@ export const DEAD_LETTER_FIELDS = {
   deliveries: 'dl:deliveries',
   reason: 'dl:reason',
   at: 'dl:at',
+  /** Set instead of the entry's own fields when it was refused for its size: its byte count (the body stays put). */
+  size: 'dl:size',
 } as const;
 export const DEAD_LETTER_FIELD_PREFIX = 'dl:';
 

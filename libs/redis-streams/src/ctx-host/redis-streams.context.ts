@@ -17,6 +17,8 @@ export interface RedisStreamsEntryInfo {
   readonly headers: StreamHeaders;
   readonly ack: () => Promise<void>;
   effects?: RedisEffects;
+  /** Why this entry's handler can't declare effects, when it can't (e.g. `ack: 'on-receipt'`). */
+  readonly effectsUnavailable?: string;
 }
 
 /** The `@Ctx()` of a Redis Streams handler. */
@@ -72,6 +74,7 @@ export class RedisStreamsContext extends BaseRpcContext<[RedisStreamsEntryInfo]>
     if (info.group === undefined) {
       throw new Error(`Exactly-once effects need a consumer group; stream "${info.stream}" is read as a broadcast.`);
     }
+    if (info.effectsUnavailable) throw new Error(info.effectsUnavailable);
     return (info.effects ??= new RedisEffects());
   }
 }

@@ -36,11 +36,18 @@ const ALLOWED = new Set([
  */
 export class RedisEffects {
   private readonly list: RedisEffect[] = [];
+  private sealed = false;
 
   constructor(private readonly sameSlotAs?: string) {}
 
   /** Declares any allowed write: `effects.add('HINCRBY', key, field, 1)`. */
   add(command: string, key: string, ...args: (string | number)[]): this {
+    if (this.sealed) {
+      throw new Error(
+        `Effect ${command} ${key} declared after the entry was acknowledged (ctx.ack()); it could not be applied. ` +
+          'Declare every effect before calling ctx.ack().',
+      );
+    }
     const upper = command.toUpperCase();
     if (!ALLOWED.has(upper)) {
       throw new TypeError(
@@ -85,6 +92,12 @@ export class RedisEffects {
 
   /** The declared writes, in order. */
   get pending(): readonly RedisEffect[] {
+    return this.list;
+  }
+
+  /** Returns the declared writes and refuses any more (they are being applied with the acknowledgement). */
+  seal(): readonly RedisEffect[] {
+    this.sealed = true;
     return this.list;
   }
 }

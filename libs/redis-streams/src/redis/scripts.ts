@@ -1,35 +1,14 @@
 // Lua scripts for the steps that must be atomic. Each is named `<name>-<numKeys>` with an Input/Output header, and is
 // sent with EVALSHA (falling back to EVAL once per connection when Redis doesn't know it yet), corked like acks (see
 // `sendCorked`): scripts run once per entry or request on the hot paths.
-import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { sendCorked } from './corked-send.js';
+import { LuaScript } from './lua-script.js';
 
-export class LuaScript {
-  readonly sha: string;
-
-  constructor(
-    readonly name: string,
-    readonly numKeys: number,
-    readonly lua: string,
-  ) {
-    this.sha = createHash('sha1').update(lua).digest('hex');
-  }
-
-  async run<T>(redis: Redis, keys: string[], args: (string | number)[]): Promise<T> {
-    try {
-      return await sendCorked<T>(redis, 'evalsha', [this.sha, keys.length, ...keys, ...args]);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return await sendCorked<T>(redis, 'eval', [this.lua, keys.length, ...keys, ...args]);
-    }
-  }
-}
+export { LuaScript };
 
 // The ids of ARGV[from..] that are pending in the group and owned by `consumer` (ARGV[2]). One XPENDING scan over the
 // ids' range answers for most of them; an id it didn't return (the scan's COUNT cut it off, or it is not owned) is
 // checked on its own, so the answer is exact. Stream ids are always `ms-seq`.
-const OWNED = `
+export const OWNED_LUA = `
 local function before(a, b)
   local ad, bd = string.find(a, '-', 1, true), string.find(b, '-', 1, true)
   local am, bm = tonumber(string.sub(a, 1, ad - 1)), tonumber(string.sub(b, 1, bd - 1))
@@ -66,32 +45,10 @@ end
 export const ACK_OWNED = new LuaScript(
   'ack-owned',
   1,
-  `${OWNED}
+  `${OWNED_LUA}
 local ids = owned(3)
 if #ids == 0 then return 0 end
 return redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-`,
-);
-
-/**
- * refresh-owned-1: resets the idle time of the entries this consumer is still working on (XCLAIM … JUSTID, which does
- * not raise the delivery count), so no other consumer claims them.
- * Input: KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3..] ids.
- * Output: the ids that are no longer this consumer's (acked by someone, claimed by another, or trimmed).
- */
-export const REFRESH_OWNED = new LuaScript(
-  'refresh-owned',
-  1,
-  `${OWNED}
-local ids = owned(3)
-if #ids > 0 then redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(ids), 'JUSTID') end
-local mine = {}
-for _, id in ipairs(ids) do mine[id] = true end
-local lost = {}
-for i = 3, #ARGV do
-  if not mine[ARGV[i]] then lost[#lost + 1] = ARGV[i] end
-end
-return lost
 `,
 );
 
@@ -119,14 +76,16 @@ return id
  * the first acknowledgement of the entry in the group (XACK answers 1). A second run of the same entry applies nothing.
  * Input: KEYS[1] stream, KEYS[2..] the effects' keys; ARGV[1] group, ARGV[2] consumer, ARGV[3] id,
  *        ARGV[4] number of effects, then per effect: command, key index (into KEYS), argument count, arguments.
- * Output: 1 when applied, 0 when the entry was already acknowledged or is not this consumer's.
+ * Output: 1 when applied; 0 when the entry is not pending (already acknowledged, or its pending record was dropped);
+ *         -1 when another consumer owns it now.
  */
 export const ACK_WITH_EFFECTS = new LuaScript(
   'ack-effects',
   -1,
-  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
+  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #p == 0 then return 0 end
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) == 0 then return 0 end
+if p[1][2] ~= ARGV[2] then return -1 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 local n = tonumber(ARGV[4])
 local i = 5
 for _ = 1, n do

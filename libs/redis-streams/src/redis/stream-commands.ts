@@ -2,7 +2,7 @@
 // replies. Nothing else in the library sends stream commands directly.
 import type { Redis } from 'ioredis';
 import { sendCorked } from './corked-send.js';
-import { ACK_OWNED, ACK_WITH_EFFECTS, DEAD_LETTER, DELETE_IDLE_CONSUMER, REFRESH_OWNED } from './scripts.js';
+import { ACK_OWNED, ACK_WITH_EFFECTS, DEAD_LETTER, DELETE_IDLE_CONSUMER } from './scripts.js';
 
 /** One entry as Redis returns it: its id and flat field/value list (`null` fields: the entry was trimmed or deleted). */
 export type RawEntry = [id: string, fields: string[] | null];
@@ -86,17 +86,6 @@ export function ack(redis: Redis, stream: string, group: string, ids: string[]):
   return sendCorked<number>(redis, 'xack', [stream, group, ...ids]);
 }
 
-/** Keeps this consumer's in-flight entries from being claimed; returns the ids that are no longer its own. */
-export function refreshOwned(
-  redis: Redis,
-  stream: string,
-  group: string,
-  consumer: string,
-  ids: string[],
-): Promise<string[]> {
-  return REFRESH_OWNED.run<string[]>(redis, [stream], [group, consumer, ...ids]);
-}
-
 /** Moves an owned entry to the dead-letter stream and acks it atomically. Returns the new id, or null if not owned. */
 export async function moveToDeadLetter(
   redis: Redis,
@@ -117,7 +106,10 @@ export interface RedisEffect {
   args: (string | number)[];
 }
 
-/** Acks an owned entry and applies `effects` only on its first acknowledgement in the group. Returns `applied`. */
+/** What became of an ack with effects: applied with it, or not because the entry isn't pending, or is another's. */
+export type EffectsOutcome = 'applied' | 'not-pending' | 'not-owned';
+
+/** Acks an owned entry and applies `effects` only on its first acknowledgement in the group. */
 export async function ackWithEffects(
   redis: Redis,
   stream: string,
@@ -125,7 +117,7 @@ export async function ackWithEffects(
   consumer: string,
   id: string,
   effects: readonly RedisEffect[],
-): Promise<boolean> {
+): Promise<EffectsOutcome> {
   const keys = [stream];
   const args: (string | number)[] = [group, consumer, id, effects.length];
   for (const effect of effects) {
@@ -133,72 +125,8 @@ export async function ackWithEffects(
     if (index === -1) index = keys.push(effect.key) - 1;
     args.push(effect.command, index + 1, effect.args.length, ...effect.args);
   }
-  return (await ACK_WITH_EFFECTS.run<number>(redis, keys, args)) === 1;
-}
-
-/** Result of one XAUTOCLAIM step. */
-export interface AutoClaimResult {
-  cursor: string;
-  entries: RawEntry[];
-  /** Ids that were pending but whose entries no longer exist (trimmed); Redis has removed them from the PEL. */
-  deleted: string[];
-}
-
-/** Takes over entries idle for at least `minIdleTime` ms from any consumer of the group (XAUTOCLAIM). */
-export async function autoClaim(
-  redis: Redis,
-  stream: string,
-  group: string,
-  consumer: string,
-  minIdleTime: number,
-  cursor: string,
-  count: number,
-): Promise<AutoClaimResult> {
-  const reply = (await redis.call('XAUTOCLAIM', stream, group, consumer, minIdleTime, cursor, 'COUNT', count)) as [
-    string,
-    RawEntry[],
-    string[]?,
-  ];
-  return { cursor: reply[0], entries: reply[1].filter((e) => e !== null), deleted: reply[2] ?? [] };
-}
-
-/** Takes back one of this consumer's failed entries for a retry if no one else touched it for `minIdleTime` ms. */
-export async function claimForRetry(
-  redis: Redis,
-  stream: string,
-  group: string,
-  consumer: string,
-  minIdleTime: number,
-  id: string,
-): Promise<RawEntry | null> {
-  const reply = (await redis.call('XCLAIM', stream, group, consumer, minIdleTime, id)) as (RawEntry | null)[];
-  return reply.length > 0 && reply[0] ? reply[0] : null;
-}
-
-/** How many times each of `ids` (pending with `consumer`) has been delivered, from XPENDING. */
-export async function deliveryCounts(
-  redis: Redis,
-  stream: string,
-  group: string,
-  consumer: string,
-  ids: string[],
-): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  if (ids.length === 0) return counts;
-  let first = ids[0];
-  let last = ids[0];
-  for (const id of ids) {
-    if (compareIds(id, first) < 0) first = id;
-    if (compareIds(id, last) > 0) last = id;
-  }
-  const rows = (await redis.call('XPENDING', stream, group, first, last, ids.length * 2 + 10, consumer)) as [
-    string,
-    string,
-    number,
-    number,
-  ][];
-  for (const [id, , , count] of rows) counts.set(id, count);
-  return counts;
+  const outcome = await ACK_WITH_EFFECTS.run<number>(redis, keys, args);
+  return outcome === 1 ? 'applied' : outcome === 0 ? 'not-pending' : 'not-owned';
 }
 
 /** Removes `consumer` from the group if it has nothing pending and was idle at least `minIdleTime` ms. */

@@ -1,7 +1,7 @@
 import { RedisStreamsContext, type RedisStreamsEntryInfo } from '../ctx-host/redis-streams.context.js';
-import { lastGeneratedId, readStreams } from '../redis/stream-commands.js';
+import { compareIds, lastGeneratedId, readStreams } from '../redis/stream-commands.js';
 import { describeError, invokeHandler } from './handler-invoker.js';
-import { StreamReader, type StreamReaderOptions } from './stream-reader.js';
+import { StreamReader, type StreamReaderOptions, isDecodeFailure } from './stream-reader.js';
 import type { QueuedEntry } from './subscription.js';
 
 export interface BroadcastReaderOptions extends StreamReaderOptions {
@@ -38,18 +38,48 @@ export class BroadcastReader extends StreamReader {
   protected override async readOnce(): Promise<void> {
     const ids = this.keys.map((key) => this.lastIds.get(key)!);
     const reply = await readStreams(this.redis, this.options.count, this.options.block, this.keys, ids);
-    if (!reply) return;
-    for (const [key, entries] of reply) {
-      if (entries.length > 0) this.lastIds.set(key, entries[entries.length - 1][0]);
+    if (!reply) {
+      // A read that timed out empty is when ids that went back would show: nothing after the last id is ever coming.
+      await this.checkIdsWentBack();
+      return;
     }
-    this.accept(reply, 1);
+    for (const [key, entries] of reply) {
+      if (entries.length === 0) continue;
+      this.lastIds.set(key, entries[entries.length - 1][0]);
+      for (const [id, fields] of entries) {
+        this.queue.push({ key, id, fields: fields ?? [], deliveries: 1, since: 0, slot: -1 });
+      }
+    }
+  }
+
+  protected override async afterLostRead(): Promise<void> {
+    await this.checkIdsWentBack();
+  }
+
+  /**
+   * A stream whose newest id is below the last id read here was replaced (a Redis restart without persistence and a
+   * clock behind, a new node, or DEL and new entries with lower ids): its entries would all be skipped, so reading
+   * resumes from its start.
+   */
+  private async checkIdsWentBack(): Promise<void> {
+    for (const key of this.keys) {
+      const last = this.lastIds.get(key)!;
+      if (last === '0' || last === '0-0' || last === '$') continue;
+      const newest = await lastGeneratedId(this.options.commands, key);
+      if (compareIds(newest, last) >= 0) continue;
+      this.options.logger.warn?.(
+        `Stream ${key}'s newest id ${newest} is below the last id read (${last}): the stream was replaced; reading it ` +
+          `again from its start (${this.describe}).`,
+      );
+      this.lastIds.set(key, '0-0');
+    }
   }
 
   protected override handle(entry: QueuedEntry, done: () => void): void {
     const sub = this.subscriptions.get(entry.key)!;
     const decoded = this.decode(entry);
-    if (typeof decoded === 'string') {
-      this.logEntry(entry, `skipped an undecodable entry: ${decoded}`);
+    if (isDecodeFailure(decoded)) {
+      this.logEntry(entry, `skipped: ${decoded.reason}`);
       return done();
     }
     const info: RedisStreamsEntryInfo = {
@@ -75,10 +105,9 @@ export class BroadcastReader extends StreamReader {
     });
   }
 
-  /** Stops reading and waits up to `timeout` ms for running handlers. */
+  /** Stops reading and starts nothing more; waits up to `timeout` ms for running handlers. */
   async close(timeout: number): Promise<void> {
     await this.stopReading();
-    this.queue.takeQueued();
     await this.queue.drain(timeout);
   }
 

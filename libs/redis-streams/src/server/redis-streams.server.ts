@@ -107,11 +107,15 @@ export class RedisStreamsServer
       );
     }
     const options = extras as RedisStreamsHandlerOptions;
-    // Handlers of one stream but another group (or broadcast) must not be chained by Nest under one pattern string.
+    // Handlers of one stream but another group (or broadcast) must not be chained by Nest under one pattern string;
+    // handlers of one stream and one group are, whether they name the group or take the server's, so both run.
+    const group = options.group ?? this.options.group ?? '';
     const route = options.broadcast
       ? `broadcast\u0000${pattern}`
-      : `${isEventHandler ? 'group' : 'request'}\u0000${options.group ?? ''}\u0000${pattern}`;
-    if (!this.routes.has(route)) this.routes.set(route, { stream: pattern, options, isEventHandler });
+      : `${isEventHandler ? 'group' : 'request'}\u0000${group}\u0000${pattern}`;
+    const existing = this.routes.get(route);
+    if (existing) checkSameRoute(pattern, group, existing.options, options);
+    else this.routes.set(route, { stream: pattern, options, isEventHandler });
     super.addHandler(route, callback, isEventHandler, extras);
   }
 
@@ -243,6 +247,7 @@ export class RedisStreamsServer
         maxDeliveries: options.maxDeliveries ?? this.options.maxDeliveries,
         deadLetterKey,
         responder: isEventHandler ? undefined : responder,
+        failingSinceSuccess: 0,
       };
       const concurrency = options.concurrency ?? this.options.concurrency;
       if (options.broadcast) {
@@ -296,7 +301,7 @@ export class RedisStreamsServer
       ...this.broadcastReaders.map((reader) => reader.close(timeout)),
     ]);
     const commands = this.commands;
-    if (commands && !(await withTimeout(commands.quit(), Math.max(timeout, 1000)))) commands.disconnect();
+    if (commands && !(await withTimeout(commands.quit(), 1000))) commands.disconnect();
     this._status$.next(RedisStreamsStatus.DISCONNECTED);
     this._status$.complete();
   }
@@ -395,6 +400,24 @@ function checkingEffectSlots(handler: MessageHandler): MessageHandler {
     return handler(data, ctx);
   };
   return Object.assign(checked, { isEventHandler: handler.isEventHandler, extras: handler.extras, next: handler.next });
+}
+
+/** Two handlers of one stream in one group share one reader, so the options that shape it must agree. */
+function checkSameRoute(
+  stream: string,
+  group: string,
+  first: RedisStreamsHandlerOptions,
+  second: RedisStreamsHandlerOptions,
+): void {
+  for (const name of ['concurrency', 'maxDeliveries', 'ack'] as const) {
+    if (first[name] === second[name]) continue;
+    throw new InvalidOptionsError(
+      name,
+      `Two handlers of stream '${stream}' in ${group ? `group '${group}'` : 'the broadcast reader'} disagree on \`${name}\` ` +
+        `(${JSON.stringify(first[name])} and ${JSON.stringify(second[name])}); both run for every entry through one ` +
+        'reader, so give them the same value, or move one of them to another group.',
+    );
+  }
 }
 
 function push<K>(map: Map<K, StreamSubscription[]>, key: K, subscription: StreamSubscription): void {

@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 import type { StreamDeserializer } from '../interfaces/serialization.interface.js';
 import type { RedisConnection } from '../interfaces/redis-streams-options.interface.js';
 import { createRedis } from '../redis/connection.js';
-import type { RawStreamBatch } from '../redis/stream-commands.js';
 import type { RedisStreamsObserver } from './redis-streams.observer.js';
 import type { QueuedEntry, StreamSubscription } from './subscription.js';
 import { WorkQueue } from './work-queue.js';
+import { withTimeout } from './with-timeout.js';
 
 export interface StreamReaderOptions {
   connection: RedisConnection;
@@ -54,11 +54,17 @@ export abstract class StreamReader {
     this.loopDone = this.loop();
   }
 
-  /** Stops reading at once (the blocked read is cut), then lets subclasses finish in-flight work. */
-  async stopReading(): Promise<void> {
+  /**
+   * Stops reading at once: nothing new starts, the blocked read is cut, and waiters for room are woken. Returns the
+   * entries that were queued but had not started. Waits at most `LOOP_EXIT_MS` for the loop (a command it sent while
+   * Redis is unreachable may never answer).
+   */
+  async stopReading(): Promise<QueuedEntry[]> {
     this.closing = true;
+    const queued = this.queue.close();
     this.redis.disconnect();
-    await this.loopDone;
+    await withTimeout(this.loopDone, LOOP_EXIT_MS);
+    return queued;
   }
 
   protected abstract prepare(): Promise<void>;
@@ -99,6 +105,7 @@ export abstract class StreamReader {
         if (this.closing) break;
         await this.recover(err);
       }
+      if (this.closing) break;
       // The read was lost with its connection: what Redis sent into it must be taken back.
       await this.afterLostRead().catch((err: unknown) => {
         this.options.logger.warn?.(
@@ -152,32 +159,38 @@ export abstract class StreamReader {
     await sleep(Math.min(50 * 2 ** this.failures, 2000));
   }
 
-  /** Decodes an entry; returns the error message instead when it can't be decoded or is too large. */
-  protected decode(entry: QueuedEntry): { data: unknown; headers: Record<string, string> } | string {
+  /** Decodes an entry; says why instead when it can't be decoded or is too large. */
+  protected decode(entry: QueuedEntry): { data: unknown; headers: Record<string, string> } | DecodeFailure {
     let bytes = 0;
     for (const field of entry.fields) bytes += field.length;
     if (bytes > this.options.maxPayloadBytes) {
-      return `Entry is about ${bytes} bytes, over maxPayloadBytes (${this.options.maxPayloadBytes}); raise the option or send smaller entries.`;
+      const reason = `Entry too large: about ${bytes} bytes, over maxPayloadBytes (${this.options.maxPayloadBytes}); raise the option or send smaller entries.`;
+      return { failed: true, reason, tooLarge: { bytes } };
     }
     try {
       return this.options.deserializer.deserialize(entry.fields);
     } catch (err) {
-      return err instanceof Error ? err.message : String(err);
-    }
-  }
-
-  /** Queues every entry of a read reply. */
-  protected accept(reply: RawStreamBatch[] | null, deliveries: number): void {
-    if (!reply) return;
-    for (const [key, entries] of reply) {
-      for (const [id, fields] of entries)
-        this.queue.push({ key, id, fields: fields ?? [], deliveries, since: 0, slot: -1 });
+      return { failed: true, reason: `Undecodable entry: ${err instanceof Error ? err.message : String(err)}` };
     }
   }
 }
+
+/** Why an entry could not be handed to a handler. */
+export interface DecodeFailure {
+  failed: true;
+  reason: string;
+  tooLarge?: { bytes: number };
+}
+
+export function isDecodeFailure(value: object): value is DecodeFailure {
+  return (value as Partial<DecodeFailure>).failed === true;
+}
+
+/** How long `stopReading` waits for the read loop to notice. */
+const LOOP_EXIT_MS = 1000;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export { withTimeout } from './with-timeout.js';
+export { withTimeout };

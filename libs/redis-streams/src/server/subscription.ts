@@ -15,6 +15,8 @@ export interface StreamSubscription {
   deadLetterKey: string | false;
   /** Set for `@MessagePattern` handlers: answers each entry on the caller's reply stream. */
   responder?: RequestResponder;
+  /** Different entries whose runs failed here since this handler's last success; tells an outage from poison. */
+  failingSinceSuccess: number;
 }
 
 /** An entry on its way through a reader. */
@@ -32,6 +34,12 @@ export interface QueuedEntry {
   lost?: boolean;
   /** Set once acknowledged (on receipt, or by `ctx.ack()`). */
   acked?: boolean;
+  /** Set when the entry was deleted from the stream (XDEL, trimming) while held here; it is still this consumer's. */
+  deleted?: boolean;
+  /** `performance.now()` of its first failed run here (0: none). */
+  failedSince?: number;
+  /** Its retry timer while it waits for a retry (it still counts as held and waiting). */
+  retry?: NodeJS.Timeout;
   /** The work queue's completion callback while a reader runs the entry. */
   done?: () => void;
   /** Its slot among the entries a group reader holds (`SlotSet`); -1 when not held. */

@@ -55,6 +55,14 @@ function common(options: RedisStreamsServerOptions | RedisStreamsClientOptions):
       `expected a URL starting with redis:// or rediss://, got "${connection}".`,
     );
   }
+  if (typeof connection === 'object' && connection !== null && 'keyPrefix' in connection) {
+    throw new InvalidOptionsError(
+      'connection',
+      "ioredis's own `keyPrefix` inside `connection` would prefix only some of the transport's commands (XADD and " +
+        "XREADGROUP, but not XGROUP or XINFO). Move it out of `connection` to the transport's `keyPrefix` option, " +
+        "which prefixes every stream key: { connection: { host, port }, keyPrefix: 'app:' }.",
+    );
+  }
   if (keyPrefix !== undefined && typeof keyPrefix !== 'string') {
     throw new InvalidOptionsError('keyPrefix', `expected a string, got ${JSON.stringify(keyPrefix)}.`);
   }

@@ -78,4 +78,37 @@ describe('WorkQueue', () => {
     expect(started).toEqual(Array.from({ length: started.length }, (_, i) => i));
     expect(started.length).toBe(100_000 - 9);
   });
+
+  it('counts reserved items (entries waiting for a retry) as waiting, and wakes waiters when they are released', async () => {
+    const queue = new WorkQueue<number>(1, 2, () => undefined);
+    queue.reserve(2);
+    expect(queue.hasRoom).toBe(false);
+    expect(queue.room).toBe(0);
+    let woken = false;
+    const waiting = queue.waitForRoom().then(() => (woken = true));
+    await Promise.resolve();
+    expect(woken).toBe(false);
+    queue.unreserve();
+    await waiting;
+    expect(woken).toBe(true);
+    expect(queue.room).toBe(1);
+  });
+
+  it('once closed, starts nothing, refuses new items, wakes waiters and hands back what had not started', async () => {
+    const started: number[] = [];
+    const dones: (() => void)[] = [];
+    const queue = new WorkQueue<number>(1, 1, (item, done) => {
+      started.push(item);
+      dones.push(done);
+    });
+    [1, 2, 3].forEach((n) => queue.push(n));
+    const waiting = queue.waitForRoom();
+    expect(queue.close()).toEqual([2, 3]);
+    await waiting;
+    expect(queue.push(4)).toBe(false);
+    dones[0]();
+    expect(started).toEqual([1]);
+    expect(queue.hasRoom).toBe(false);
+    expect(await queue.drain(100)).toBe(true);
+  });
 });

@@ -12,6 +12,9 @@ export class WorkQueue<T> {
   private items: T[] = [];
   private head = 0;
   private running = 0;
+  /** Items held elsewhere that count as waiting (failed entries waiting for their retry). */
+  private reserved = 0;
+  private closed = false;
   private pumping = false;
   private readonly waiters: { condition: () => boolean; resolve: () => void }[] = [];
 
@@ -21,28 +24,51 @@ export class WorkQueue<T> {
     private readonly worker: (item: T, done: () => void) => void,
   ) {}
 
-  push(item: T): void {
+  /** Queues an item; returns false (and drops it) once closed. */
+  push(item: T): boolean {
+    if (this.closed) return false;
     this.items.push(item);
     this.pump();
+    return true;
   }
 
-  /** Fewer than `prefetch` items wait to start: time to read more. */
+  /** Fewer than `prefetch` items wait (queued or reserved): time to read more. Never once closed. */
   get hasRoom(): boolean {
-    return this.items.length - this.head < this.prefetch;
+    return !this.closed && this.waiting < this.prefetch;
   }
 
   /** How many more items a read may bring now. */
   get room(): number {
-    return Math.max(0, this.prefetch - (this.items.length - this.head));
+    return this.closed ? 0 : Math.max(0, this.prefetch - this.waiting);
   }
 
   get size(): number {
-    return this.running + this.items.length - this.head;
+    return this.running + this.waiting;
   }
 
-  /** Resolves when `hasRoom` (or immediately). */
+  private get waiting(): number {
+    return this.items.length - this.head + this.reserved;
+  }
+
+  /** Counts `n` items held outside the queue as waiting, until `unreserve`d. */
+  reserve(n = 1): void {
+    this.reserved += n;
+  }
+
+  unreserve(n = 1): void {
+    this.reserved -= n;
+    this.notify();
+  }
+
+  /** Resolves when `hasRoom`, or once closed. */
   waitForRoom(): Promise<void> {
-    return this.waitUntil(() => this.hasRoom);
+    return this.waitUntil(() => this.hasRoom || this.closed);
+  }
+
+  /** Starts nothing more, wakes every waiter, and returns the items that had not started. */
+  close(): T[] {
+    this.closed = true;
+    return this.takeQueued();
   }
 
   /** Resolves when no item is running, or after `timeoutMs`; returns whether it drained. */
@@ -76,7 +102,7 @@ export class WorkQueue<T> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.running < this.concurrency && this.head < this.items.length) {
+      while (!this.closed && this.running < this.concurrency && this.head < this.items.length) {
         const item = this.items[this.head];
         this.items[this.head++] = undefined as T;
         this.running++;

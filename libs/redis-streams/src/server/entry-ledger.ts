@@ -1,0 +1,239 @@
+import type { Redis } from 'ioredis';
+import { type ClaimedEntry, reassertHeld, refreshOwned } from '../redis/claim-commands.js';
+import {
+  ack,
+  ackOwned,
+  isNoGroup,
+  ackWithEffects,
+  type EffectsOutcome,
+  moveToDeadLetter,
+  type RawEntry,
+  type RedisEffect,
+} from '../redis/stream-commands.js';
+import { SlotSet } from './slot-set.js';
+import type { QueuedEntry } from './subscription.js';
+import type { WriteTracker } from './write-tracker.js';
+
+/** Ids sent to one refresh script at most. */
+const REFRESH_BATCH = 500;
+
+export interface LedgerOptions {
+  commands: Redis;
+  group: string;
+  consumer: string;
+  minIdleTime: number;
+  writes: WriteTracker;
+  /** Recreates the group after a NOGROUP (an operator's XGROUP DESTROY, a restart without persistence). */
+  recreateGroup: () => Promise<void>;
+  /** Told about an entry that another consumer took over while it was held here. */
+  onLost: (entry: QueuedEntry) => void;
+}
+
+/**
+ * The entries this consumer holds in one group, queued, running or waiting for a retry: the one place that knows
+ * which are still its own. It keeps them fresh (so no other consumer claims them while they are held), and acks them,
+ * applies their effects or dead-letters them only while they are still its own.
+ */
+export class EntryLedger {
+  private readonly held = new SlotSet<QueuedEntry>();
+  private readonly ownedAcks = new Map<string, string[]>();
+  /** Acks of entries too young to have been claimed by anyone (see `ack`). */
+  private readonly youngAcks = new Map<string, string[]>();
+  private flushScheduled = false;
+
+  constructor(private readonly options: LedgerOptions) {}
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Holds entries delivered to this consumer; `since` is when the delivering command was sent. */
+  hold(key: string, entries: readonly RawEntry[], deliveries: number, since: number): QueuedEntry[] {
+    const out: QueuedEntry[] = [];
+    for (const [id, fields] of entries) if (fields !== null) out.push(this.add(key, id, fields, deliveries, since));
+    return out;
+  }
+
+  /** Holds claimed entries, skipping any already held here (a claim may return an entry this consumer holds). */
+  holdClaimed(key: string, entries: readonly ClaimedEntry[], since: number): QueuedEntry[] {
+    const known = this.heldIds(key);
+    const out: QueuedEntry[] = [];
+    for (const { id, fields, deliveries } of entries) {
+      if (fields !== null && !known.has(id)) out.push(this.add(key, id, fields, deliveries, since));
+    }
+    return out;
+  }
+
+  private add(key: string, id: string, fields: string[], deliveries: number, since: number): QueuedEntry {
+    // Every field set up front: one object shape for all entries.
+    const entry: QueuedEntry = {
+      key,
+      id,
+      fields,
+      deliveries,
+      since,
+      lost: false,
+      acked: false,
+      deleted: false,
+      failedSince: 0,
+      retry: undefined,
+      done: undefined,
+      slot: -1,
+    };
+    this.held.add(entry);
+    return entry;
+  }
+
+  release(entry: QueuedEntry): void {
+    this.held.delete(entry);
+  }
+
+  /** The ids held here of one stream. */
+  heldIds(key: string): Set<string> {
+    const ids = new Set<string>();
+    for (const entry of this.held.items()) if (entry.key === key) ids.add(entry.id);
+    return ids;
+  }
+
+  entries(): QueuedEntry[] {
+    return this.held.items();
+  }
+
+  /** Resets the idle time of every held entry; marks those another consumer has taken as lost (never acked here). */
+  async refresh(): Promise<void> {
+    const { commands, group, consumer } = this.options;
+    for (const [key, entries] of this.byKey()) {
+      const ids = [...entries.keys()];
+      for (let i = 0; i < ids.length; i += REFRESH_BATCH) {
+        const since = performance.now();
+        const batch = ids.slice(i, i + REFRESH_BATCH);
+        const { lost, deleted } = await refreshOwned(commands, key, group, consumer, batch);
+        const gone = new Set(lost);
+        for (const id of batch) {
+          const entry = entries.get(id)!;
+          if (!gone.has(id) && entry.since < since) entry.since = since;
+        }
+        for (const id of deleted) entries.get(id)!.deleted = true;
+        for (const id of lost) {
+          const entry = entries.get(id)!;
+          if (entry.acked || entry.lost || entry.slot < 0) continue;
+          entry.lost = true;
+          this.options.onLost(entry);
+        }
+      }
+    }
+  }
+
+  /** After the group was recreated: gives the held entries their pending records back, so their acks count. */
+  async reassert(): Promise<void> {
+    const { commands, group, consumer } = this.options;
+    for (const [key, entries] of this.byKey()) {
+      await reassertHeld(commands, key, group, consumer, [...entries.keys()]);
+    }
+  }
+
+  private byKey(): Map<string, Map<string, QueuedEntry>> {
+    const byKey = new Map<string, Map<string, QueuedEntry>>();
+    for (const entry of this.held.items()) {
+      let entries = byKey.get(entry.key);
+      if (!entries) byKey.set(entry.key, (entries = new Map<string, QueuedEntry>()));
+      entries.set(entry.id, entry);
+    }
+    return byKey;
+  }
+
+  /**
+   * Buffers an ack; all acks of one turn of the event loop go out together, one call per stream and kind. An entry
+   * that Redis can't have seen idle for half of `minIdleTime` can't have been claimed by a consumer of the group (they
+   * claim only entries idle `minIdleTime`): a plain XACK is safe for it. Older ones go through the ownership check.
+   */
+  ack(entry: QueuedEntry): void {
+    if (entry.acked || entry.lost) return;
+    entry.acked = true;
+    const young = performance.now() - entry.since < this.options.minIdleTime / 2;
+    const buffer = young ? this.youngAcks : this.ownedAcks;
+    let ids = buffer.get(entry.key);
+    if (!ids) buffer.set(entry.key, (ids = []));
+    ids.push(entry.id);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushAcks());
+    }
+  }
+
+  /** Acks an entry now, if still this consumer's (`ctx.ack()` without effects). */
+  async ackNow(entry: QueuedEntry): Promise<void> {
+    if (entry.acked || entry.lost) return;
+    entry.acked = true;
+    const { commands, group, consumer } = this.options;
+    await this.regrouped(entry.key, [entry.id], () => ackOwned(commands, entry.key, group, consumer, [entry.id]));
+  }
+
+  /** Acks an entry and applies its effects atomically, if still this consumer's and not acknowledged before. */
+  async ackWithEffects(entry: QueuedEntry, effects: readonly RedisEffect[]): Promise<EffectsOutcome> {
+    if (entry.lost) return 'not-owned';
+    if (entry.acked) return 'not-pending';
+    entry.acked = true;
+    const { commands, group, consumer } = this.options;
+    return this.regrouped(entry.key, [entry.id], () =>
+      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects),
+    );
+  }
+
+  /** Moves the entry to `deadKey` and acks it, atomically, if still this consumer's; resolves to the new id or null. */
+  async deadLetter(entry: QueuedEntry, deadKey: string, fields: string[]): Promise<string | null> {
+    if (entry.acked || entry.lost) return null;
+    entry.acked = true;
+    const { commands, group, consumer } = this.options;
+    return this.regrouped(entry.key, [entry.id], () =>
+      moveToDeadLetter(commands, entry.key, deadKey, group, consumer, entry.id, fields),
+    );
+  }
+
+  /**
+   * Runs an ack-like write; if the group vanished meanwhile, recreates it, gives `ids` their pending records back and
+   * runs the write again, so that an entry handled while the group was missing is still acknowledged (and its effects
+   * applied) once instead of silently not at all.
+   */
+  private async regrouped<T>(key: string, ids: string[], write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isNoGroup(err)) throw err;
+      await this.options.recreateGroup();
+      await reassertHeld(this.options.commands, key, this.options.group, this.options.consumer, ids);
+      return write();
+    }
+  }
+
+  /** Acks ids of entries that were never handed to a handler (trimmed bodies); ownership doesn't matter for them. */
+  ackUnheld(key: string, ids: string[]): void {
+    const { commands, group } = this.options;
+    this.options.writes.track(ack(commands, key, group, ids), `ack of ${ids.length} trimmed entries on ${key}`);
+  }
+
+  flushAcks(): void {
+    this.flushScheduled = false;
+    const { commands, group, consumer, writes } = this.options;
+    for (const [key, ids] of this.youngAcks) {
+      if (ids.length === 0) continue;
+      this.youngAcks.set(key, []);
+      writes.track(
+        this.regrouped(key, ids, () => ack(commands, key, group, ids)),
+        `ack of ${ids.length} entries on ${key} (${sample(ids)})`,
+      );
+    }
+    for (const [key, ids] of this.ownedAcks) {
+      if (ids.length === 0) continue;
+      this.ownedAcks.set(key, []);
+      writes.track(
+        this.regrouped(key, ids, () => ackOwned(commands, key, group, consumer, ids)),
+        `ack of ${ids.length} entries on ${key} (${sample(ids)})`,
+      );
+    }
+  }
+}
+
+function sample(ids: string[]): string {
+  return `ids=${ids.slice(0, 10).join(',')}`;
+}

@@ -1,0 +1,66 @@
+import { DEAD_LETTER_FIELDS } from '../constants.js';
+import type { RetryBackoff } from '../interfaces/redis-streams-options.interface.js';
+import type { QueuedEntry, StreamSubscription } from './subscription.js';
+
+/** What to do with an entry whose handler failed. */
+export type AfterFailure =
+  /** Run it again after `delay` ms; `setCount` sets its delivery count in Redis instead of adding one. */
+  | { kind: 'retry'; delay: number; setCount?: number; outage: boolean }
+  /** Move it to the dead-letter stream. */
+  | { kind: 'dead-letter' }
+  /** Dead-lettering is off: leave it pending (another consumer claims it after `minIdleTime`). */
+  | { kind: 'keep-pending' };
+
+/** Different entries failing in a row, with no success between, from which a handler is taken to be down. */
+export const OUTAGE_ENTRIES = 20;
+
+/**
+ * The retry and dead-letter policy. Below `maxDeliveries` a failed entry is retried after `retryBackoff(deliveries)`.
+ * At the cap it is dead-lettered, unless the handler looks down: `OUTAGE_ENTRIES` different entries have failed here
+ * since its last success (a downstream outage, not a poison entry). Then capped entries stay pending and are retried
+ * at `retryBackoff(maxDeliveries)`, so an outage doesn't empty the stream into the dead-letter stream; the first
+ * success ends it. Their count in Redis is kept one below the cap, so a consumer that takes them over after a crash
+ * runs them again rather than dead-lettering them unrun.
+ */
+export function afterFailure(entry: QueuedEntry, sub: StreamSubscription, backoff: RetryBackoff): AfterFailure {
+  const max = sub.maxDeliveries;
+  if (entry.deliveries < max) return { kind: 'retry', delay: backoff(entry.deliveries), outage: false };
+  if (sub.deadLetterKey === false) return { kind: 'keep-pending' };
+  if (sub.failingSinceSuccess < OUTAGE_ENTRIES) return { kind: 'dead-letter' };
+  return { kind: 'retry', delay: backoff(max), setCount: Math.max(0, max - 1), outage: true };
+}
+
+export interface DeadLetterSource {
+  group: string;
+  consumer: string;
+  reason: string;
+  /** The entry was refused for its size: the dead letter refers to it instead of copying its body. */
+  tooLarge?: { bytes: number };
+}
+
+/** The fields of an entry's dead letter: where it came from and why, then its own fields (unless it was too large). */
+export function deadLetterFields(entry: QueuedEntry, source: DeadLetterSource): string[] {
+  const fields = [
+    DEAD_LETTER_FIELDS.stream,
+    entry.key,
+    DEAD_LETTER_FIELDS.id,
+    entry.id,
+    DEAD_LETTER_FIELDS.group,
+    source.group,
+    DEAD_LETTER_FIELDS.consumer,
+    source.consumer,
+    DEAD_LETTER_FIELDS.deliveries,
+    String(entry.deliveries),
+    DEAD_LETTER_FIELDS.reason,
+    source.reason,
+    DEAD_LETTER_FIELDS.at,
+    new Date().toISOString(),
+  ];
+  if (source.tooLarge) {
+    // A reference, not a copy: the body stays in its stream at its id, and each group's dead letter stays small.
+    fields.push(DEAD_LETTER_FIELDS.size, String(source.tooLarge.bytes));
+    return fields;
+  }
+  for (const field of entry.fields) fields.push(field);
+  return fields;
+}

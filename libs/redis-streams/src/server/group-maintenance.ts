@@ -1,0 +1,151 @@
+import type { LoggerService } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import {
+  compareIds,
+  deleteIdleConsumer,
+  ensureGroup,
+  groupConsumers,
+  isNoGroup,
+  lastGeneratedId,
+} from '../redis/stream-commands.js';
+import type { EntryLedger } from './entry-ledger.js';
+import type { GroupSources } from './group-sources.js';
+import { describeError } from './handler-invoker.js';
+import type { QueuedEntry } from './subscription.js';
+import type { WorkQueue } from './work-queue.js';
+
+export interface MaintenanceOptions {
+  commands: Redis;
+  keys: readonly string[];
+  group: string;
+  consumer: string;
+  startId: string;
+  minIdleTime: number;
+  claimInterval: number;
+  consumerIdleTimeout: number;
+  ledger: EntryLedger;
+  sources: GroupSources;
+  queue: WorkQueue<QueuedEntry>;
+  logger: LoggerService;
+  isClosing: () => boolean;
+}
+
+/**
+ * A group reader's upkeep: the group's existence (created at start, recreated after it vanished), the timers that keep
+ * held entries fresh, claim abandoned entries, and remove idle consumers.
+ */
+export class GroupMaintenance {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** The newest id this reader knows was delivered to the group, per stream. */
+  private readonly lastDelivered = new Map<string, string>();
+  private claimDue = false;
+  private recreating?: Promise<void>;
+  private stopped = false;
+
+  constructor(private readonly options: MaintenanceOptions) {}
+
+  async ensureGroups(): Promise<void> {
+    const { commands, group, startId } = this.options;
+    for (const key of this.options.keys) await ensureGroup(commands, key, group, startId);
+  }
+
+  delivered(key: string, id: string): void {
+    const last = this.lastDelivered.get(key);
+    if (last === undefined || compareIds(id, last) > 0) this.lastDelivered.set(key, id);
+  }
+
+  start(): void {
+    const { claimInterval, minIdleTime, consumerIdleTimeout, queue, ledger } = this.options;
+    // An idle reader claims at once; a busy one claims at its next free slot, before reading new entries, so a
+    // dead consumer's entries don't wait behind a backlog.
+    this.every(claimInterval, async () => {
+      if (queue.hasRoom) await this.claim();
+      else this.claimDue = true;
+    });
+    this.every(Math.max(50, Math.floor(minIdleTime / 3)), () => ledger.refresh());
+    if (consumerIdleTimeout > 0) this.every(Math.min(consumerIdleTimeout, 60_000), () => this.removeIdleConsumers());
+  }
+
+  /** Stops every timer (the refresh too: call it once no handler runs any more). */
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** Claims abandoned entries if a claim came due while the queue was full. */
+  async claimIfDue(): Promise<void> {
+    if (!this.claimDue) return;
+    this.claimDue = false;
+    await this.claim();
+  }
+
+  private async claim(): Promise<void> {
+    if (this.options.isClosing()) return;
+    try {
+      await this.options.sources.claimAbandoned();
+    } catch (err) {
+      if (isNoGroup(err)) await this.recreateGroups();
+      else throw err;
+    }
+  }
+
+  /**
+   * The group or its stream vanished (XGROUP DESTROY, DEL, eviction, a restart without persistence). It is recreated
+   * after the newest id this reader knows was delivered, so acknowledged history is not replayed (entries after it
+   * are still delivered: at-least-once holds), and from `0` where nothing is known or the stream's ids went back
+   * (it was recreated). Held entries get their pending records back so that their acks still count.
+   */
+  recreateGroups(): Promise<void> {
+    this.recreating ??= this.recreate().finally(() => (this.recreating = undefined));
+    return this.recreating;
+  }
+
+  private async recreate(): Promise<void> {
+    const { commands, group, logger } = this.options;
+    for (const key of this.options.keys) {
+      const known = this.lastDelivered.get(key);
+      const start = known !== undefined && compareIds(await lastGeneratedId(commands, key), known) >= 0 ? known : '0';
+      if (await ensureGroup(commands, key, group, start)) {
+        logger.warn?.(
+          `Consumer group was missing and has been recreated at ${start === '0' ? '0 (the whole stream)' : `${start}, the last id known delivered`} (group=${group} stream=${key}).`,
+        );
+      }
+    }
+    await this.options.ledger.reassert();
+  }
+
+  /** Removes consumers of the group that have nothing pending and were idle longer than `consumerIdleTimeout`. */
+  private async removeIdleConsumers(): Promise<void> {
+    const { commands, group, consumer, consumerIdleTimeout, logger } = this.options;
+    for (const key of this.options.keys) {
+      for (const other of await groupConsumers(commands, key, group)) {
+        if (other.name === consumer || other.pending > 0 || other.idle < consumerIdleTimeout) continue;
+        if (await deleteIdleConsumer(commands, key, group, other.name, consumerIdleTimeout)) {
+          logger.log?.(`Removed idle consumer ${other.name} with nothing pending (group=${group} stream=${key}).`);
+        }
+      }
+    }
+  }
+
+  private every(interval: number, task: () => Promise<void>): void {
+    if (interval <= 0) return;
+    const run = (): void => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        task()
+          .catch((err: unknown) => {
+            this.options.logger.warn?.(
+              `Background task failed (group=${this.options.group} consumer=${this.options.consumer}): ${describeError(err)}`,
+            );
+          })
+          .finally(() => {
+            if (!this.stopped) run();
+          });
+      }, interval);
+      timer.unref();
+      this.timers.add(timer);
+    };
+    run();
+  }
+}
