@@ -1,10 +1,13 @@
 import type { Redis } from 'ioredis';
+import { defaultDeadLetterKey } from '../cluster/key-slot.js';
 import { GroupNotFoundError, StreamInspector, type StreamStatus } from '../inspect/index.js';
 import { formatDuration, formatTable } from './format-table.js';
 
 export interface StatusOptions {
   prefix: string;
   deadLetterSuffix: string;
+  /** Connected to a Redis Cluster (`--cluster`): dead-letter streams are `{stream}` + suffix. */
+  cluster: boolean;
   /** Stream names without prefix; discovered with SCAN when empty. */
   streams: string[];
   /** Only this group (an error where a named stream lacks it). */
@@ -16,7 +19,7 @@ export interface StatusOptions {
 export async function statusCommand(redis: Redis, options: StatusOptions): Promise<string> {
   const inspector = new StreamInspector(redis, {
     keyPrefix: options.prefix,
-    deadLetterStream: (key) => key + options.deadLetterSuffix,
+    deadLetterStream: (key) => defaultDeadLetterKey(key, options.cluster, options.deadLetterSuffix),
   });
   const names = options.streams.length > 0 ? options.streams : await inspector.discover();
   const streams: StreamStatus[] = [];

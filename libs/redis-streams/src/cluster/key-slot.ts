@@ -41,6 +41,6 @@ export function sameSlotKey(key: string, suffix: string): string {
  * The default dead-letter stream of a stream key: `Email:dead` on a standalone Redis (the name existing deployments
  * have), `{Email}:dead` on a cluster, where the dead-letter move is one script and needs both keys in one slot.
  */
-export function defaultDeadLetterKey(key: string, cluster: boolean): string {
-  return cluster ? sameSlotKey(key, ':dead') : `${key}:dead`;
+export function defaultDeadLetterKey(key: string, cluster: boolean, suffix = ':dead'): string {
+  return cluster ? sameSlotKey(key, suffix) : `${key}${suffix}`;
 }
