@@ -6,6 +6,7 @@ import {
   DeadLetters,
   RedisStreamsClient,
   type RedisStreamsServerOptions,
+  ReplicasNotConfirmedError,
 } from 'nestjs-redis-streams';
 import { firstValueFrom } from 'rxjs';
 import { keySlot } from '../../../libs/redis-streams/src/cluster/key-slot.js';
@@ -121,6 +122,28 @@ describe('the transport on a Redis Cluster', () => {
     }
     await start([Sum]);
     for (let i = 1; i <= 5; i++) expect(await firstValueFrom(client.send('sum', [i, i]))).toBe(2 * i);
+  });
+
+  it('completes durable emits on every master once its replica has them, and fails them when too few can', async () => {
+    const streams = await streamsOnEveryMaster();
+    const connection = { cluster: cluster.startupNodes };
+    const durable = new RedisStreamsClient({
+      connection,
+      keyPrefix: prefix,
+      durability: { replicas: 1, timeout: 5000 },
+    });
+    const strict = new RedisStreamsClient({ connection, keyPrefix: prefix, durability: { replicas: 2, timeout: 200 } });
+    try {
+      const ids = await Promise.all(streams.flatMap((stream) => [1, 2, 3].map((i) => durable.dispatch(stream, i))));
+      expect(ids).toHaveLength(9);
+      const failures = await Promise.all(streams.map((stream) => strict.dispatch(stream, 0).catch((err) => err)));
+      for (const failure of failures) {
+        expect(failure).toBeInstanceOf(ReplicasNotConfirmedError);
+        expect(String(failure)).toMatch(/only 1 of 2 replicas/);
+      }
+    } finally {
+      await Promise.all([durable.close(), strict.close()]);
+    }
   });
 
   it('refuses a dead-letter stream outside its stream slot, naming the option', async () => {

@@ -13,6 +13,7 @@ import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { validateClientOptions } from '../server/validate-options.js';
 import { RedisStreamsRecord } from './redis-streams.record.js';
+import { ReplicaWait } from './replica-wait.js';
 import { RequestSender } from './request-sender.js';
 
 /**
@@ -25,6 +26,8 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
   private readonly entrySerializer: StreamSerializer;
   private readonly listeners: [keyof RedisStreamsEvents, RedisStreamsEvents[keyof RedisStreamsEvents]][] = [];
   private redis?: Redis;
+  /** Holds emits back until their replicas confirm them (`durability`). */
+  private replicaWait?: ReplicaWait;
   private connecting?: Promise<Redis>;
   private closing?: Promise<void>;
   /** Request/response state, created by the first `send()`. */
@@ -60,6 +63,7 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
     redis.on('end', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
     for (const [event, listener] of this.listeners) redis.on(event, listener);
     this.redis = redis;
+    if (this.options.durability) this.replicaWait = new ReplicaWait(redis, this.options.durability);
     try {
       await connectOrExplain(redis);
     } catch (err) {
@@ -114,9 +118,15 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
       }
       const args = this.xaddArgs(packet.pattern, packet);
       const redis = this.redis && this.connecting ? this.redis : undefined;
-      return redis
+      const written = redis
         ? sendCorked<T>(redis, 'xadd', args)
         : this.connect().then((connected) => sendCorked<T>(connected, 'xadd', args));
+      if (!this.options.durability) return written;
+      written.catch(() => undefined); // its failure reaches the caller through the replica wait, or connect() failed
+      const stream = packet.pattern;
+      const confirmed = (): Promise<T> =>
+        this.replicaWait!.track(stream, args[0] as string, written as Promise<string>) as Promise<T>;
+      return redis ? confirmed() : this.connect().then(confirmed);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }

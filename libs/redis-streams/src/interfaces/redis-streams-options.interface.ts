@@ -102,6 +102,13 @@ export interface RedisStreamsServerOptions extends RedisStreamsCommonOptions {
 
 /** Options of `RedisStreamsClient`. */
 export interface RedisStreamsClientOptions extends RedisStreamsCommonOptions {
+  /**
+   * Replica-acknowledged emits: an emit completes only once `replicas` replicas of its master have the entry (one
+   * `WAIT` per master per tick of emits), and fails with `ReplicasNotConfirmedError` when fewer confirm within
+   * `timeout` ms. Without it an emit completes when the master has the entry, and a failover before the master
+   * replicated it loses it (Redis replication is asynchronous). Applies to `emit` and `dispatch`. @defaultValue off
+   */
+  durability?: { replicas: number; timeout: number };
   /** Approximate cap (`MAXLEN ~`) on stream length at each emit; trimming drops unread entries. Off by default. */
   maxLen?: number;
   /** Turns payloads into entry fields. @defaultValue JSON `data` field */

@@ -113,6 +113,17 @@ export function validateClientOptions(options: RedisStreamsClientOptions): void 
   }
   common(options);
   positiveInteger(options, 'maxLen');
+  if (options.durability !== undefined) {
+    const { replicas, timeout } = options.durability ?? {};
+    const whole = (n: unknown): boolean => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+    if (!whole(replicas) || !whole(timeout)) {
+      throw new InvalidOptionsError(
+        'durability',
+        `expected { replicas, timeout } as whole numbers >= 1 (replicas to confirm each emit, ms to wait for them), ` +
+          `got ${JSON.stringify(options.durability)}.`,
+      );
+    }
+  }
   positiveInteger(options, 'requestTimeout');
   positiveInteger(options, 'replyTtl');
 }
