@@ -146,6 +146,29 @@ describe('the transport on a Redis Cluster', () => {
     }
   });
 
+  it('spreads the partitions of a partitioned stream over the masters and consumes them all', async () => {
+    const partitions = { Orders: 8 };
+    const seen = new Set<number>();
+    await start([groupHandler('Orders', (data) => void seen.add(data as number))], { partitions });
+    const producer = new RedisStreamsClient({
+      connection: { cluster: cluster.startupNodes },
+      keyPrefix: prefix,
+      partitions,
+    });
+    try {
+      await Promise.all(Array.from({ length: 80 }, (_, i) => producer.dispatch('Orders', i)));
+      await waitFor(() => seen.size === 80, 'all 80 entries handled');
+      const masters = new Set<number>();
+      for (let p = 0; p < 8; p++) {
+        expect(await admin.xlen(`${prefix}Orders:p${p}`)).toBe(10);
+        masters.add(await cluster.masterOf(keySlot(`${prefix}Orders:p${p}`)));
+      }
+      expect(masters.size).toBeGreaterThan(1);
+    } finally {
+      await producer.close();
+    }
+  });
+
   it('refuses a dead-letter stream outside its stream slot, naming the option', async () => {
     await expect(
       start([groupHandler('Email', () => undefined)], { deadLetterStream: (key) => `dead:${key}` }),

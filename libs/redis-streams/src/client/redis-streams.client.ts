@@ -14,6 +14,7 @@ import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { validateClientOptions } from '../server/validate-options.js';
 import { RedisStreamsRecord } from './redis-streams.record.js';
 import { ReplicaWait } from './replica-wait.js';
+import { PartitionRouter } from './partition-router.js';
 import { RequestSender } from './request-sender.js';
 
 /**
@@ -26,6 +27,8 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
   private readonly entrySerializer: StreamSerializer;
   private readonly listeners: [keyof RedisStreamsEvents, RedisStreamsEvents[keyof RedisStreamsEvents]][] = [];
   private redis?: Redis;
+  /** Picks the partition of each emit to a partitioned stream (`partitions`). */
+  private readonly router?: PartitionRouter;
   /** Holds emits back until their replicas confirm them (`durability`). */
   private replicaWait?: ReplicaWait;
   private connecting?: Promise<Redis>;
@@ -39,6 +42,7 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.options = { ...CLIENT_DEFAULTS, ...defined };
     this.entrySerializer = options.serializer ?? new JsonEntrySerializer();
+    if (options.partitions) this.router = new PartitionRouter(options.partitions);
   }
 
   /** Connects once; later calls return the same connection. */
@@ -118,9 +122,15 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
       }
       const args = this.xaddArgs(packet.pattern, packet);
       const redis = this.redis && this.connecting ? this.redis : undefined;
-      const written = redis
-        ? sendCorked<T>(redis, 'xadd', args)
-        : this.connect().then((connected) => sendCorked<T>(connected, 'xadd', args));
+      const partitioned = this.router?.has(packet.pattern);
+      const written = partitioned
+        ? this.connect().then(async (connected) => {
+            await this.router!.checked(connected, packet.pattern as string, this.options.keyPrefix);
+            return sendCorked<T>(connected, 'xadd', args);
+          })
+        : redis
+          ? sendCorked<T>(redis, 'xadd', args)
+          : this.connect().then((connected) => sendCorked<T>(connected, 'xadd', args));
       if (!this.options.durability) return written;
       written.catch(() => undefined); // its failure reaches the caller through the replica wait, or connect() failed
       const stream = packet.pattern;
@@ -137,7 +147,8 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents, RedisStr
     const headers = withMetadata(record?.headers, (packet as { metadata?: unknown }).metadata);
     const fields = this.entrySerializer.serialize(record ? record.data : packet.data, headers);
     this.checkSize(stream, fields);
-    const key = this.options.keyPrefix + stream;
+    const key =
+      this.router?.keyOf(this.options.keyPrefix, stream, record?.options.key) ?? this.options.keyPrefix + stream;
     return this.options.maxLen ? [key, 'MAXLEN', '~', this.options.maxLen, '*', ...fields] : [key, '*', ...fields];
   }
 

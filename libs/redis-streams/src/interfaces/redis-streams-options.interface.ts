@@ -94,6 +94,13 @@ export interface RedisStreamsServerOptions extends RedisStreamsCommonOptions {
    * @defaultValue 5000
    */
   heartbeatInterval?: number;
+  /**
+   * Partitioned streams, as on the client: `{ Orders: 4 }` makes `@EventPattern('Orders')` read the streams
+   * `Orders:p0` … `Orders:p3` (`ctx.getPartition()` tells which). The count must match the one recorded in Redis, or
+   * `listen()` fails with `PartitionCountMismatchError`. Partitions are read through the consumer group like any
+   * stream: per-key order across consumers needs partition ownership, which is not implemented yet. @defaultValue none
+   */
+  partitions?: Record<string, number>;
   /** Turns the entry fields into a payload. @defaultValue JSON `data` field, or plain field/value pairs */
   deserializer?: StreamDeserializer;
   /** Turns replies to requests into entry fields. @defaultValue JSON `data` field */
@@ -109,6 +116,14 @@ export interface RedisStreamsClientOptions extends RedisStreamsCommonOptions {
    * replicated it loses it (Redis replication is asynchronous). Applies to `emit` and `dispatch`. @defaultValue off
    */
   durability?: { replicas: number; timeout: number };
+  /**
+   * Partitioned streams: `{ Orders: 4 }` stores `Orders` as the streams `Orders:p0` … `Orders:p3` (spread over the
+   * slots of a cluster). An entry with a key (`new RedisStreamsRecord(data, headers, { key })`) always goes to the
+   * same partition; entries without one are spread evenly. The count is recorded in Redis (`Orders:partitions`) by
+   * the first producer or consumer, and one configured with another count refuses to emit
+   * (`PartitionCountMismatchError`). @defaultValue none
+   */
+  partitions?: Record<string, number>;
   /** Approximate cap (`MAXLEN ~`) on stream length at each emit; trimming drops unread entries. Off by default. */
   maxLen?: number;
   /** Turns payloads into entry fields. @defaultValue JSON `data` field */
@@ -164,6 +179,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxDeliveries: 5,
   retryBackoff: DEFAULT_RETRY_BACKOFF,
   deadLetterStream: (stream: string) => `${stream}:dead`,
+  partitions: {} as Record<string, number>,
   consumerIdleTimeout: 3_600_000,
   heartbeatInterval: 5000,
 });

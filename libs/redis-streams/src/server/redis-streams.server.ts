@@ -20,6 +20,8 @@ import {
   defaultConsumerName,
   isClusterConnection,
 } from '../redis/connection.js';
+import { checkPartitionCount } from '../partitions/partition-count.js';
+import { partitionKey } from '../partitions/partition-keys.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { BroadcastReader } from './broadcast-reader.js';
@@ -140,10 +142,18 @@ export class RedisStreamsServer
       commands.disconnect(); // listen() fails: stop ioredis from retrying a connection nobody will use
       throw err;
     }
+    let subscriptions: ReturnType<RedisStreamsServer['buildSubscriptions']>;
+    try {
+      await this.checkPartitions(commands);
+      subscriptions = this.buildSubscriptions();
+    } catch (err) {
+      commands.disconnect(); // listen() fails on the options: nothing else was started
+      throw err;
+    }
     this._status$.next(RedisStreamsStatus.CONNECTED);
     this.startHeartbeat(commands);
 
-    const { groups, broadcasts } = this.buildSubscriptions();
+    const { groups, broadcasts } = subscriptions;
     const base = {
       connection,
       commands,
@@ -228,30 +238,31 @@ export class RedisStreamsServer
       } else if (!options.broadcast) {
         checkRequestRoute(stream, options, kinds, options.group ?? this.options.group, true);
       }
-      const key = keyPrefix + stream;
-      const deadLetterKey =
-        deadLetterStream === false || deadLetterStream === undefined ? false : deadLetterStream(key);
-      if (this.cluster && deadLetterKey !== false && keySlot(deadLetterKey) !== keySlot(key)) {
-        throw new InvalidOptionsError(
-          'deadLetterStream',
-          `on Redis Cluster the dead-letter stream must be in its stream's hash slot; "${deadLetterKey}" is not in ` +
-            `the slot of "${key}". Derive it with a hash tag, e.g. (key) => \`{\${key}}:dead\` (the default).`,
-        );
-      }
       const handler = this.messageHandlers.get(route)!;
-      const subscription: StreamSubscription = {
-        stream,
-        key,
-        handler: this.cluster && !options.broadcast ? checkingEffectSlots(handler) : handler,
-        ack: options.ack ?? this.options.ack,
-        maxDeliveries: options.maxDeliveries ?? this.options.maxDeliveries,
-        deadLetterKey,
-        responder: isEventHandler ? undefined : responder,
-        failingSinceSuccess: 0,
-      };
+      const subscriptions = this.keysOf(stream).map((key): StreamSubscription => {
+        const deadLetterKey =
+          deadLetterStream === false || deadLetterStream === undefined ? false : deadLetterStream(key);
+        if (this.cluster && deadLetterKey !== false && keySlot(deadLetterKey) !== keySlot(key)) {
+          throw new InvalidOptionsError(
+            'deadLetterStream',
+            `on Redis Cluster the dead-letter stream must be in its stream's hash slot; "${deadLetterKey}" is not ` +
+              `in the slot of "${key}". Derive it with a hash tag, e.g. (key) => \`{\${key}}:dead\` (the default).`,
+          );
+        }
+        return {
+          stream,
+          key,
+          handler: this.cluster && !options.broadcast ? checkingEffectSlots(handler) : handler,
+          ack: options.ack ?? this.options.ack,
+          maxDeliveries: options.maxDeliveries ?? this.options.maxDeliveries,
+          deadLetterKey,
+          responder: isEventHandler ? undefined : responder,
+          failingSinceSuccess: 0,
+        };
+      });
       const concurrency = options.concurrency ?? this.options.concurrency;
       if (options.broadcast) {
-        push(broadcasts, concurrency, subscription);
+        for (const subscription of subscriptions) push(broadcasts, concurrency, subscription);
         continue;
       }
       const group = options.group ?? this.options.group ?? (isEventHandler ? undefined : DEFAULT_REQUEST_GROUP);
@@ -264,9 +275,25 @@ export class RedisStreamsServer
       }
       let byConcurrency = groups.get(group);
       if (!byConcurrency) groups.set(group, (byConcurrency = new Map<number, StreamSubscription[]>()));
-      push(byConcurrency, concurrency, subscription);
+      for (const subscription of subscriptions) push(byConcurrency, concurrency, subscription);
     }
     return { groups, broadcasts };
+  }
+
+  /** The stream keys of a handler's stream: its partitions' keys when it is partitioned (`partitions`). */
+  private keysOf(stream: string): string[] {
+    const key = this.options.keyPrefix + stream;
+    const count = this.options.partitions[stream];
+    if (count === undefined) return [key];
+    return Array.from({ length: count }, (_, partition) => partitionKey(key, partition));
+  }
+
+  /** Records or checks the partition count of every partitioned stream a handler reads; refuses to start on a mismatch. */
+  private async checkPartitions(commands: Redis): Promise<void> {
+    const streams = new Set([...this.routes.values()].map((route) => route.stream));
+    for (const [stream, count] of Object.entries(this.options.partitions)) {
+      if (streams.has(stream)) await checkPartitionCount(commands, stream, this.options.keyPrefix + stream, count);
+    }
   }
 
   /**

@@ -75,6 +75,7 @@ export function validateServerOptions(options: RedisStreamsServerOptions): void 
   }
   common(options);
   nonEmptyString(options, 'group');
+  validatePartitions(options.partitions);
   nonEmptyString(options, 'consumer');
   for (const name of ['block', 'count', 'concurrency', 'maxDeliveries', 'minIdleTime'] as const)
     positiveInteger(options, name);
@@ -113,6 +114,7 @@ export function validateClientOptions(options: RedisStreamsClientOptions): void 
   }
   common(options);
   positiveInteger(options, 'maxLen');
+  validatePartitions(options.partitions);
   if (options.durability !== undefined) {
     const { replicas, timeout } = options.durability ?? {};
     const whole = (n: unknown): boolean => typeof n === 'number' && Number.isInteger(n) && n >= 1;
@@ -126,4 +128,19 @@ export function validateClientOptions(options: RedisStreamsClientOptions): void 
   }
   positiveInteger(options, 'requestTimeout');
   positiveInteger(options, 'replyTtl');
+}
+
+/** `partitions`: stream names mapped to whole partition counts >= 1. */
+export function validatePartitions(partitions: unknown): void {
+  if (partitions === undefined) return;
+  const valid =
+    typeof partitions === 'object' &&
+    partitions !== null &&
+    Object.values(partitions).every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 1);
+  if (!valid) {
+    throw new InvalidOptionsError(
+      'partitions',
+      `expected { [stream]: partition count } with whole counts >= 1, e.g. { Orders: 4 }; got ${JSON.stringify(partitions)}.`,
+    );
+  }
 }
