@@ -179,7 +179,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxDeliveries: 5,
   retryBackoff: DEFAULT_RETRY_BACKOFF,
   deadLetterStream: (stream: string) => `${stream}:dead`,
-  partitions: {} as Record<string, number>,
+  partitions: {},
   consumerIdleTimeout: 3_600_000,
   heartbeatInterval: 5000,
 });
