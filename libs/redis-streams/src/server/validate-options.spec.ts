@@ -12,6 +12,8 @@ describe('option validation', () => {
     [{ claimInterval: -1 }, /`claimInterval`.*>= 0/],
     [{ connection: { cluster: [] } }, /`connection.cluster`.*host:port/],
     [{ connection: { cluster: ['node-1'] } }, /`connection.cluster`/],
+    [{ connection: { cluster: ['n:1'], clusterOptions: { keyPrefix: 'a:' } } }, /`connection`.*keyPrefix/],
+    [{ connection: { cluster: ['n:1'], clusterOptions: { redisOptions: { keyPrefix: 'a:' } } } }, /keyPrefix/],
   ])('rejects %j with an error naming the option', (options, message) => {
     expect(() => validateServerOptions(options as never)).toThrow(InvalidOptionsError);
     expect(() => validateServerOptions(options as never)).toThrow(message);

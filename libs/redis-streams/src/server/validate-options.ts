@@ -55,7 +55,13 @@ function common(options: RedisStreamsServerOptions | RedisStreamsClientOptions):
       `expected a URL starting with redis:// or rediss://, got "${connection}".`,
     );
   }
-  if (typeof connection === 'object' && connection !== null && 'keyPrefix' in connection) {
+  const clusterOptions =
+    typeof connection === 'object' && 'cluster' in connection ? connection.clusterOptions : undefined;
+  if (
+    (typeof connection === 'object' && connection !== null && 'keyPrefix' in connection) ||
+    clusterOptions?.keyPrefix !== undefined ||
+    clusterOptions?.redisOptions?.keyPrefix !== undefined
+  ) {
     throw new InvalidOptionsError(
       'connection',
       "ioredis's own `keyPrefix` inside `connection` would prefix only some of the transport's commands (XADD and " +
