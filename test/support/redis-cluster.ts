@@ -104,13 +104,19 @@ export class RedisCluster {
     for (const node of this.nodes) rmSync(node.dir, { recursive: true, force: true });
   }
 
-  /** Waits until every live node says `cluster_state:ok`, all 16384 slots are assigned and nodes agree on masters. */
+  /**
+   * Waits until every live node says `cluster_state:ok` with all 16384 slots assigned, and sees exactly 3 masters that
+   * are not failed (right after `--cluster create` a replica still shows as a master on some nodes for a moment).
+   */
   async waitUntilHealthy(timeoutMs = 30_000): Promise<void> {
     await waitFor(
       async () => {
         for (const node of this.live()) {
           const info = await this.ask(node, ['CLUSTER', 'INFO']);
           if (!/cluster_state:ok/.test(info) || !/cluster_slots_ok:16384/.test(info)) return false;
+          const nodes = (await this.ask(node, ['CLUSTER', 'NODES'])).trim().split('\n');
+          const masters = nodes.filter((line) => ['master', 'myself,master'].includes(line.split(' ')[2]));
+          if (masters.length !== 3) return false;
         }
         return true;
       },
@@ -194,8 +200,17 @@ export class RedisCluster {
     const oldId = (await this.nodeInfos()).find((n) => n.port === oldPort)!.id;
     const lines = (await this.command(this.node(oldPort), ['CLUSTER', 'REPLICAS', oldId])) as string[];
     const replicaPort = Number(/:(\d+)@/.exec(String(lines[0]))?.[1]);
-    await this.ask(this.node(replicaPort), ['CLUSTER', 'FAILOVER']);
-    await waitFor(async () => (await this.masterOf(slot)) === replicaPort, `${replicaPort} to take over slot ${slot}`);
+    // A manual failover gives up after a few seconds when the replica can't catch up in time (a loaded machine); ask
+    // again until it has taken over.
+    for (let attempt = 1; ; attempt++) {
+      await this.ask(this.node(replicaPort), ['CLUSTER', 'FAILOVER']);
+      try {
+        await waitFor(async () => (await this.masterOf(slot)) === replicaPort, `${replicaPort} to take over`, 8000);
+        break;
+      } catch (err) {
+        if (attempt === 4) throw err;
+      }
+    }
     await this.waitUntilHealthy();
     return replicaPort;
   }
