@@ -1,5 +1,5 @@
 import { PartitionCountMismatchError, RedisStreamsClient, RedisStreamsRecord } from 'nestjs-redis-streams';
-import { groupHandler } from '../support/handlers.js';
+import { groupHandler, pendingCount, sleep } from '../support/handlers.js';
 import { waitFor } from '../support/redis-server.js';
 import { useStreamFixture } from '../support/stream-fixture.js';
 
@@ -52,6 +52,61 @@ describe('partitioned streams', () => {
     for (let i = 0; i < 30; i++) client.emit('Orders', i);
     await waitFor(() => seen.size === 30, 'all 30 entries handled');
     expect(new Set(seen.values())).toEqual(new Set([0, 1, 2]));
+  });
+
+  /** The consumer names holding the leases of `Orders`'s partitions in group G. */
+  const owners = (count: number): Promise<(string | null)[]> =>
+    Promise.all(Array.from({ length: count }, (_, p) => fx.admin.get(fx.key(`Orders:p${p}:lease:G`))));
+
+  it('gives each live instance a fair share of the partitions, one owner each, and rebalances when one leaves', async () => {
+    const options = { partitions: { Orders: 4 }, partitionLeaseTime: 1000 };
+    const handler = groupHandler('Orders', () => undefined);
+    await fx.start([handler], { ...options, consumer: 'a' });
+    await waitFor(async () => (await owners(4)).every((owner) => owner === 'a'), 'a owns all four');
+    const b = await fx.start([handler], { ...options, consumer: 'b' });
+    await waitFor(async () => {
+      const now = await owners(4);
+      return now.filter((o) => o === 'a').length === 2 && now.filter((o) => o === 'b').length === 2;
+    }, 'two partitions each');
+    await b.close();
+    await waitFor(async () => (await owners(4)).every((owner) => owner === 'a'), 'a owns all four again');
+  });
+
+  it("handles one partition's entries one at a time in order across a handover, nothing lost or pending", async () => {
+    const options = { partitions: { Orders: 4 }, partitionLeaseTime: 1000 };
+    const running = new Map<number, number>();
+    let overlaps = 0;
+    const seen = new Map<string, number[]>();
+    const handler = groupHandler('Orders', async (data, ctx) => {
+      const partition = ctx.getPartition()!;
+      running.set(partition, (running.get(partition) ?? 0) + 1);
+      if (running.get(partition)! > 1) overlaps++;
+      const { key, n } = data as { key: string; n: number };
+      await sleep(2);
+      seen.set(key, [...(seen.get(key) ?? []), n]);
+      running.set(partition, running.get(partition)! - 1);
+    });
+    await fx.start([handler], { ...options, consumer: 'a' });
+    const b = await fx.start([handler], { ...options, consumer: 'b' });
+    await waitFor(async () => (await owners(4)).filter((o) => o === 'b').length === 2, 'b owns two partitions');
+    const client = producer({ Orders: 4 });
+    const emits: Promise<string>[] = [];
+    for (let n = 0; n < 400; n++) {
+      const key = `k${n % 8}`;
+      emits.push(client.dispatch('Orders', new RedisStreamsRecord({ key, n }, {}, { key })));
+      if (n === 200) void b.close();
+      if (n % 50 === 0) await sleep(20);
+    }
+    await Promise.all(emits);
+    await waitFor(() => [...seen.values()].reduce((sum, ns) => sum + new Set(ns).size, 0) === 400, 'all 400 handled');
+    for (let p = 0; p < 4; p++) {
+      await waitFor(async () => (await pendingCount(fx.admin, fx.key(`Orders:p${p}`), 'G')) === 0, `p${p} drained`);
+    }
+    expect(overlaps).toBe(0);
+    for (const ns of seen.values()) {
+      const firsts = ns.filter((n, i) => ns.indexOf(n) === i);
+      expect(firsts).toEqual([...firsts].sort((x, y) => x - y));
+    }
   });
 
   it('refuses a producer or a consumer with another partition count than the recorded one', async () => {

@@ -97,10 +97,16 @@ export interface RedisStreamsServerOptions extends RedisStreamsCommonOptions {
   /**
    * Partitioned streams, as on the client: `{ Orders: 4 }` makes `@EventPattern('Orders')` read the streams
    * `Orders:p0` … `Orders:p3` (`ctx.getPartition()` tells which). The count must match the one recorded in Redis, or
-   * `listen()` fails with `PartitionCountMismatchError`. Partitions are read through the consumer group like any
-   * stream: per-key order across consumers needs partition ownership, which is not implemented yet. @defaultValue none
+   * `listen()` fails with `PartitionCountMismatchError`. In a consumer group each partition is owned by one live
+   * instance at a time (a fair share each, under a lease: `partitionLeaseTime`) and its entries are handled one at a
+   * time in stream order. `@Broadcast` handlers read every partition. @defaultValue none
    */
   partitions?: Record<string, number>;
+  /**
+   * ms a consumer's lease on a partition lasts unless renewed (every third of it). A crashed owner's partitions are
+   * taken over after at most this long. @defaultValue 10000
+   */
+  partitionLeaseTime?: number;
   /** Turns the entry fields into a payload. @defaultValue JSON `data` field, or plain field/value pairs */
   deserializer?: StreamDeserializer;
   /** Turns replies to requests into entry fields. @defaultValue JSON `data` field */
@@ -180,6 +186,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   retryBackoff: DEFAULT_RETRY_BACKOFF,
   deadLetterStream: (stream: string) => `${stream}:dead`,
   partitions: {},
+  partitionLeaseTime: 10_000,
   consumerIdleTimeout: 3_600_000,
   heartbeatInterval: 5000,
 });

@@ -27,6 +27,7 @@ import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { BroadcastReader } from './broadcast-reader.js';
 import { type DeadLetterEvent, GroupReader } from './group-reader.js';
 import type { RedisStreamsObserver } from './redis-streams.observer.js';
+import { PartitionOwner } from './partition-owner.js';
 import { RequestResponder } from './request-responder.js';
 import type { StreamSubscription } from './subscription.js';
 import { withTimeout } from './stream-reader.js';
@@ -71,6 +72,7 @@ export class RedisStreamsServer
   private readonly observers: RedisStreamsObserver[] = [];
   private commands?: Redis;
   private groupReaders: GroupReader[] = [];
+  private partitionOwners: PartitionOwner[] = [];
   private broadcastReaders: BroadcastReader[] = [];
   private closing?: Promise<void>;
   private heartbeat?: NodeJS.Timeout;
@@ -154,6 +156,37 @@ export class RedisStreamsServer
     this.startHeartbeat(commands);
 
     const { groups, broadcasts } = subscriptions;
+    const groupReader = (group: string, concurrency: number, streams: StreamSubscription[]): GroupReader =>
+      new GroupReader({
+        ...base,
+        connectionName: connectionName(consumer, 'group', group),
+        subscriptions: streams,
+        concurrency,
+        group,
+        startId: this.options.startId,
+        minIdleTime: this.options.minIdleTime,
+        claimInterval: this.options.claimInterval,
+        retryBackoff: this.options.retryBackoff,
+        consumerIdleTimeout: this.options.consumerIdleTimeout,
+        onDeadLetter: (event) => this.deadLetterListeners.forEach((listener) => listener(event)),
+      });
+    for (const [group, partitioned] of this.takePartitioned(groups)) {
+      for (const [streamKey, partitions] of partitioned) {
+        this.partitionOwners.push(
+          new PartitionOwner({
+            commands,
+            group,
+            consumer,
+            streamKey,
+            subscriptions: partitions,
+            leaseTime: this.options.partitionLeaseTime,
+            shutdownTimeout: this.options.shutdownTimeout,
+            logger: this.logger,
+            createReader: (partition) => groupReader(group, 1, [partition]),
+          }),
+        );
+      }
+    }
     const base = {
       connection,
       commands,
@@ -167,21 +200,7 @@ export class RedisStreamsServer
     };
     for (const [group, byConcurrency] of groups) {
       for (const [concurrency, subscriptions] of this.bySlot(byConcurrency)) {
-        this.groupReaders.push(
-          new GroupReader({
-            ...base,
-            connectionName: connectionName(consumer, 'group', group),
-            subscriptions,
-            concurrency,
-            group,
-            startId: this.options.startId,
-            minIdleTime: this.options.minIdleTime,
-            claimInterval: this.options.claimInterval,
-            retryBackoff: this.options.retryBackoff,
-            consumerIdleTimeout: this.options.consumerIdleTimeout,
-            onDeadLetter: (event) => this.deadLetterListeners.forEach((listener) => listener(event)),
-          }),
-        );
+        this.groupReaders.push(groupReader(group, concurrency, subscriptions));
       }
     }
     for (const [concurrency, subscriptions] of this.bySlot(broadcasts)) {
@@ -196,6 +215,7 @@ export class RedisStreamsServer
       );
     }
     await Promise.all([...this.groupReaders, ...this.broadcastReaders].map((reader) => reader.start()));
+    await Promise.all(this.partitionOwners.map((owner) => owner.start()));
     for (const reader of this.groupReaders) this.logger.log(`Consuming ${reader.summary}`);
   }
 
@@ -203,6 +223,30 @@ export class RedisStreamsServer
    * On Redis Cluster one read can only name keys of one hash slot (CROSSSLOT otherwise), so the streams of one reader
    * are split into one reader per slot; streams sharing a hash tag are still read together. One reader elsewhere.
    */
+  /**
+   * Takes the partitions of partitioned streams out of the group readers' subscriptions: they are read one reader per
+   * owned partition, under a lease (`PartitionOwner`). Returns them by group and stream key, in partition order.
+   */
+  private takePartitioned(
+    groups: Map<string, Map<number, StreamSubscription[]>>,
+  ): Map<string, Map<string, StreamSubscription[]>> {
+    const taken = new Map<string, Map<string, StreamSubscription[]>>();
+    for (const [group, byConcurrency] of groups) {
+      for (const [concurrency, subscriptions] of byConcurrency) {
+        const rest = subscriptions.filter((s) => this.options.partitions[s.stream] === undefined);
+        for (const subscription of subscriptions) {
+          if (rest.includes(subscription)) continue;
+          let byStream = taken.get(group);
+          if (!byStream) taken.set(group, (byStream = new Map<string, StreamSubscription[]>()));
+          push(byStream, this.options.keyPrefix + subscription.stream, subscription);
+        }
+        if (rest.length > 0) byConcurrency.set(concurrency, rest);
+        else byConcurrency.delete(concurrency);
+      }
+    }
+    return taken;
+  }
+
   private bySlot(byConcurrency: Map<number, StreamSubscription[]>): [number, StreamSubscription[]][] {
     if (!this.cluster) return [...byConcurrency];
     return [...byConcurrency].flatMap(([concurrency, subscriptions]) => {
@@ -325,6 +369,7 @@ export class RedisStreamsServer
     const timeout = this.options.shutdownTimeout;
     await Promise.allSettled([
       ...this.groupReaders.map((reader) => reader.close(timeout)),
+      ...this.partitionOwners.map((owner) => owner.close(timeout)),
       ...this.broadcastReaders.map((reader) => reader.close(timeout)),
     ]);
     const commands = this.commands;

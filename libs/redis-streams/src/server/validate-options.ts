@@ -83,7 +83,7 @@ export function validateServerOptions(options: RedisStreamsServerOptions): void 
   nonEmptyString(options, 'group');
   validatePartitions(options.partitions);
   nonEmptyString(options, 'consumer');
-  for (const name of ['block', 'count', 'concurrency', 'maxDeliveries', 'minIdleTime'] as const)
+  for (const name of ['block', 'count', 'concurrency', 'maxDeliveries', 'minIdleTime', 'partitionLeaseTime'] as const)
     positiveInteger(options, name);
   for (const name of ['shutdownTimeout', 'claimInterval', 'consumerIdleTimeout', 'heartbeatInterval'] as const)
     positiveInteger(options, name, true);
