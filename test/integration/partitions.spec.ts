@@ -1,4 +1,5 @@
 import { PartitionCountMismatchError, RedisStreamsClient, RedisStreamsRecord } from 'nestjs-redis-streams';
+import { partitionOf } from '../../libs/redis-streams/src/partitions/partition-keys.js';
 import { groupHandler, pendingCount, sleep } from '../support/handlers.js';
 import { waitFor } from '../support/redis-server.js';
 import { useStreamFixture } from '../support/stream-fixture.js';
@@ -107,6 +108,39 @@ describe('partitioned streams', () => {
       const firsts = ns.filter((n, i) => ns.indexOf(n) === i);
       expect(firsts).toEqual([...firsts].sort((x, y) => x - y));
     }
+  });
+
+  it("takes over a crashed owner's partition after its lease expires, handling its pending entries first, in order", async () => {
+    const key = fx.key('Orders:p0');
+    const client = producer({ Orders: 2 });
+    // A consumer 'ghost' took p0, read three entries and died: its lease and heartbeat are left to expire.
+    await fx.admin.set(fx.key('Orders:partitions'), '2');
+    await fx.admin.xgroup('CREATE', key, 'G', '0', 'MKSTREAM');
+    await fx.admin.xgroup('CREATE', fx.key('Orders:p1'), 'G', '0', 'MKSTREAM');
+    for (let n = 0; n < 3; n++) await fx.admin.xadd(key, '*', 'data', JSON.stringify({ n }));
+    await fx.admin.xreadgroup('GROUP', 'G', 'ghost', 'STREAMS', key, '>');
+    await fx.admin.set(fx.key('Orders:p0:lease:G'), 'ghost', 'PX', 1500);
+    const handled: number[] = [];
+    await fx.start(
+      [
+        groupHandler(
+          'Orders',
+          (data, ctx) => void (ctx.getPartition() === 0 && handled.push((data as { n: number }).n)),
+        ),
+      ],
+      {
+        partitions: { Orders: 2 },
+        partitionLeaseTime: 1000,
+        consumer: 'a',
+      },
+    );
+    const onP0 = ['a', 'b', 'c', 'd', 'e', 'f'].find((k) => partitionOf(k, 2) === 0)!;
+    for (let n = 3; n < 6; n++) await client.dispatch('Orders', new RedisStreamsRecord({ n }, {}, { key: onP0 }));
+    expect(await fx.admin.xlen(key)).toBe(6);
+    await waitFor(() => handled.length === 6, "the ghost's entries and the new ones of p0 handled", 15_000);
+    expect(handled).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(await fx.admin.get(fx.key('Orders:p0:lease:G'))).toBe('a');
+    await waitFor(async () => (await pendingCount(fx.admin, key, 'G')) === 0, 'nothing pending on p0');
   });
 
   it('refuses a producer or a consumer with another partition count than the recorded one', async () => {
