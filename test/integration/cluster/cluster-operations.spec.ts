@@ -35,12 +35,23 @@ describe('operating the transport on a Redis Cluster', () => {
     streams = [...byMaster.values()].sort();
     const connection = { cluster: cluster.startupNodes };
     service = await startService(
-      streams.map((stream) =>
-        groupHandler(stream, (data) => {
-          if (data === 'poison') throw new Error('poison');
-        }),
-      ),
-      { connection, keyPrefix: prefix, group: 'G', maxDeliveries: 1, claimInterval: 0 },
+      [
+        ...streams.map((stream) =>
+          groupHandler(stream, (data) => {
+            if (data === 'poison') throw new Error('poison');
+          }),
+        ),
+        groupHandler('Parts', () => undefined),
+      ],
+      {
+        connection,
+        keyPrefix: prefix,
+        group: 'G',
+        maxDeliveries: 1,
+        claimInterval: 0,
+        consumer: 'owner-1',
+        partitions: { Parts: 2 },
+      },
     );
     client = new RedisStreamsClient({ connection, keyPrefix: prefix });
     for (const stream of streams) {
@@ -61,7 +72,7 @@ describe('operating the transport on a Redis Cluster', () => {
 
   it('discovers the streams of every master, with their dead letters', async () => {
     const inspector = new StreamInspector(admin, { keyPrefix: prefix });
-    expect(await inspector.discover()).toEqual(streams);
+    expect(await inspector.discover()).toEqual([...streams, 'Parts:p0', 'Parts:p1'].sort());
     for (const stream of streams) {
       const status = await inspector.stream(stream);
       expect(status.deadLetters).toBe(1);
@@ -88,8 +99,18 @@ describe('operating the transport on a Redis Cluster', () => {
     const nodes = cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(',');
     const status = await runCli(cli.main, ['status', '--cluster', nodes, '--prefix', prefix, '--json']);
     expect(status.stderr).toBe('');
-    const parsed = JSON.parse(status.stdout) as { streams: { name: string; deadLetters: number }[] };
-    expect(parsed.streams.map((s) => [s.name, s.deadLetters])).toEqual(streams.map((s) => [s, 1]));
+    const parsed = JSON.parse(status.stdout) as {
+      streams: { name: string; deadLetters: number }[];
+      partitions: { stream: string; partition: number; group: string; owner: string | null }[];
+    };
+    const named = parsed.streams.filter((s) => streams.includes(s.name));
+    expect(named.map((s) => [s.name, s.deadLetters])).toEqual(streams.map((s) => [s, 1]));
+    expect(parsed.partitions.map((p) => [p.stream, p.partition, p.group, p.owner])).toEqual([
+      ['Parts', 0, 'G', 'owner-1'],
+      ['Parts', 1, 'G', 'owner-1'],
+    ]);
+    const table = await runCli(cli.main, ['status', '--cluster', nodes, '--prefix', prefix]);
+    expect(table.stdout).toMatch(/PARTITION\s+GROUP\s+OWNER/);
     const list = await runCli(cli.main, ['dead-letters', 'list', streams[0], '--prefix', prefix, '--json'], {
       REDIS_CLUSTER: nodes,
     });
