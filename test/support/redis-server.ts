@@ -71,7 +71,17 @@ export class RedisServer {
     this.process = undefined;
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open but nothing is answered, until `resume()`. */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
+    this.resume();
     await this.kill('SIGTERM');
     rmSync(this.dir, { recursive: true, force: true });
   }

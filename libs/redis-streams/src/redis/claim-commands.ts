@@ -17,8 +17,10 @@ function toEntries(rows: Row[]): ClaimedEntry[] {
 
 /** What a refresh found out about the entries held here. */
 export interface RefreshResult {
-  /** No longer this consumer's: acknowledged by someone, or claimed by another consumer. */
+  /** Another consumer's now: it claimed them. */
   lost: string[];
+  /** Pending with nobody: acknowledged, or the group lost its pending list (it was destroyed and recreated). */
+  orphaned: string[];
   /** Still this consumer's, but deleted from the stream (XDEL or trimming) while held. */
   deleted: string[];
 }
@@ -31,13 +33,18 @@ export async function refreshOwned(
   consumer: string,
   ids: string[],
 ): Promise<RefreshResult> {
-  const [lost, deleted] = await REFRESH_OWNED.run<[string[], string[]]>(redis, [stream], [group, consumer, ...ids]);
-  return { lost, deleted };
+  const [lost, deleted, orphaned] = await REFRESH_OWNED.run<[string[], string[], string[]]>(
+    redis,
+    [stream],
+    [group, consumer, ...ids],
+  );
+  return { lost, deleted, orphaned };
 }
 
 /**
  * Takes this consumer's own pending entries for another run, raising their delivery count by one, or setting it to
- * `setCount`; ids another consumer owns now are left out of the result. See `claim-own-1`.
+ * `setCount` ('keep': as it is, for entries whose delivery never reached this consumer); ids another consumer owns
+ * now are left out of the result. See `claim-own-1`.
  */
 export async function claimOwn(
   redis: Redis,
@@ -45,7 +52,7 @@ export async function claimOwn(
   group: string,
   consumer: string,
   ids: string[],
-  setCount?: number,
+  setCount?: number | 'keep',
 ): Promise<ClaimedEntry[]> {
   const args = [group, consumer, setCount === undefined ? '' : setCount, ...ids];
   return toEntries(await CLAIM_OWN.run<Row[]>(redis, [stream], args));

@@ -22,7 +22,8 @@ end
  * exists in the stream is left alone: XCLAIM would drop its pending record, and its acknowledgement (and effects) with
  * it.
  * Input: KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3..] ids.
- * Output: { ids no longer this consumer's (acked, or claimed by another), owned ids whose entries were deleted }.
+ * Output: { ids another consumer owns now, owned ids whose entries were deleted, ids pending with nobody (acked, or
+ *          the group lost its pending list: recreated) }.
  */
 export const REFRESH_OWNED = new LuaScript(
   'refresh-owned',
@@ -38,18 +39,21 @@ if #args > 5 then
   args[#args + 1] = 'JUSTID'
   redis.call(unpack(args))
 end
-local lost = {}
+local lost, orphaned = {}, {}
 for i = 3, #ARGV do
-  if not mine[ARGV[i]] then lost[#lost + 1] = ARGV[i] end
+  if not mine[ARGV[i]] then
+    if counted(ARGV[i]) == 0 then orphaned[#orphaned + 1] = ARGV[i] else lost[#lost + 1] = ARGV[i] end
+  end
 end
-return { lost, deleted }
+return { lost, deleted, orphaned }
 `,
 );
 
 /**
  * claim-own-1: takes this consumer's own pending entries for another run (a retry, or entries Redis delivered into a
  * read that was lost), raising their delivery count; an id another consumer owns now is left to it.
- * Input: KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] delivery count to set ('' to add one),
+ * Input: KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] delivery count to set ('' to add one, 'keep' to
+ *        keep it),
  *        ARGV[4..] ids.
  * Output: one row per id still owned: { id, fields or false (the entry was deleted; its record is dropped), count }.
  */
@@ -60,7 +64,10 @@ export const CLAIM_OWN = new LuaScript(
 local rows = {}
 for _, id in ipairs(owned(4)) do
   local args = { 'XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id }
-  if ARGV[3] ~= '' then
+  if ARGV[3] == 'keep' then
+    args[#args + 1] = 'RETRYCOUNT'
+    args[#args + 1] = counted(id)
+  elseif ARGV[3] ~= '' then
     args[#args + 1] = 'RETRYCOUNT'
     args[#args + 1] = ARGV[3]
   end

@@ -70,6 +70,23 @@ export async function lastGeneratedId(redis: Redis, stream: string): Promise<str
   }
 }
 
+/** The group's last delivered id (`undefined` when the group or stream doesn't exist). */
+export async function groupLastDeliveredId(redis: Redis, stream: string, group: string): Promise<string | undefined> {
+  let rows: unknown[][];
+  try {
+    rows = (await redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
+  } catch (err) {
+    if (err instanceof Error && /no such key/i.test(err.message)) return undefined;
+    throw err;
+  }
+  for (const row of rows) {
+    const info: Record<string, unknown> = {};
+    for (let i = 0; i < row.length; i += 2) info[row[i] as string] = row[i + 1];
+    if (info.name === group) return String(info['last-delivered-id']);
+  }
+  return undefined;
+}
+
 /** Acknowledges the ids that are still this consumer's; see `ack-owned-1`. */
 export function ackOwned(
   redis: Redis,

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { type ClaimedEntry, reassertHeld, refreshOwned } from '../redis/claim-commands.js';
+import { type ClaimedEntry, claimOwn, reassertHeld, refreshOwned } from '../redis/claim-commands.js';
 import {
   ack,
   ackOwned,
@@ -54,12 +54,20 @@ export class EntryLedger {
     return out;
   }
 
-  /** Holds claimed entries, skipping any already held here (a claim may return an entry this consumer holds). */
+  /**
+   * Holds claimed entries. One already held here (its own XAUTOCLAIM took it after an event-loop stall longer than
+   * `minIdleTime`) stays as it is, and gets its delivery count back: that claim was no delivery.
+   */
   holdClaimed(key: string, entries: readonly ClaimedEntry[], since: number): QueuedEntry[] {
-    const known = this.heldIds(key);
+    const known = this.byKey().get(key);
     const out: QueuedEntry[] = [];
     for (const { id, fields, deliveries } of entries) {
-      if (fields !== null && !known.has(id)) out.push(this.add(key, id, fields, deliveries, since));
+      const held = known?.get(id);
+      if (held && deliveries > held.deliveries) {
+        const what = `count reset of id=${id}`;
+        this.options.writes.track(this.setDeliveryCount(held, held.deliveries), what);
+      }
+      if (fields !== null && !held) out.push(this.add(key, id, fields, deliveries, since));
     }
     return out;
   }
@@ -107,14 +115,17 @@ export class EntryLedger {
       for (let i = 0; i < ids.length; i += REFRESH_BATCH) {
         const since = performance.now();
         const batch = ids.slice(i, i + REFRESH_BATCH);
+        // Pending with nobody (acked by a consumer that claimed it, or the group was recreated under it): not another's
+        // to run, so a queued one still runs here (at-least-once); its ack is a no-op and its effects aren't applied (the
+        // record that would make them count once is gone).
         const { lost, deleted } = await refreshOwned(commands, key, group, consumer, batch);
         const gone = new Set(lost);
+        for (const id of deleted) entries.get(id)!.deleted = true;
         for (const id of batch) {
           const entry = entries.get(id)!;
           if (!gone.has(id) && entry.since < since) entry.since = since;
         }
-        for (const id of deleted) entries.get(id)!.deleted = true;
-        for (const id of lost) {
+        for (const id of gone) {
           const entry = entries.get(id)!;
           if (entry.acked || entry.lost || entry.slot < 0) continue;
           entry.lost = true;
@@ -128,7 +139,9 @@ export class EntryLedger {
   async reassert(): Promise<void> {
     const { commands, group, consumer } = this.options;
     for (const [key, entries] of this.byKey()) {
-      await reassertHeld(commands, key, group, consumer, [...entries.keys()]);
+      // Acked ones (on receipt, or by ctx.ack()) must not get a record again: nothing would ack it, and it would run twice.
+      const ids = [...entries.values()].filter((entry) => !entry.acked && !entry.lost).map((entry) => entry.id);
+      if (ids.length > 0) await reassertHeld(commands, key, group, consumer, ids);
     }
   }
 
@@ -204,6 +217,12 @@ export class EntryLedger {
       await reassertHeld(this.options.commands, key, this.options.group, this.options.consumer, ids);
       return write();
     }
+  }
+
+  /** Sets a held entry's delivery count in Redis (its idle time restarts too), if still this consumer's. */
+  async setDeliveryCount(entry: QueuedEntry, count: number): Promise<void> {
+    const { commands, group, consumer } = this.options;
+    await claimOwn(commands, entry.key, group, consumer, [entry.id], count);
   }
 
   /** Acks ids of entries that were never handed to a handler (trimmed bodies); ownership doesn't matter for them. */

@@ -23,24 +23,19 @@ function sub(failingSinceSuccess: number, deadLetterKey: string | false = 'Jobs:
 
 describe('afterFailure', () => {
   it('retries below the cap after retryBackoff(deliveries)', () => {
-    expect(afterFailure(entry(2), sub(1), backoff)).toEqual({ kind: 'retry', delay: 200, outage: false });
+    expect(afterFailure(entry(2), sub(1), backoff)).toEqual({ kind: 'retry', delay: 200 });
   });
 
   it('dead-letters at the cap while the handler does not look down', () => {
     expect(afterFailure(entry(3), sub(OUTAGE_ENTRIES - 1), backoff)).toEqual({ kind: 'dead-letter' });
   });
 
-  it('keeps a capped entry pending during an outage, one delivery below the cap in Redis', () => {
-    expect(afterFailure(entry(3), sub(OUTAGE_ENTRIES), backoff)).toEqual({
-      kind: 'retry',
-      delay: 300,
-      setCount: 2,
-      outage: true,
-    });
+  it('keeps retrying a capped entry during an outage, one delivery below the cap in Redis', () => {
+    expect(afterFailure(entry(3), sub(OUTAGE_ENTRIES), backoff)).toEqual({ kind: 'retry', delay: 300, resetCount: 2 });
   });
 
-  it('leaves a capped entry pending when dead-lettering is off', () => {
-    expect(afterFailure(entry(3), sub(0, false), backoff)).toEqual({ kind: 'keep-pending' });
+  it('leaves a capped entry pending as it is when dead-lettering is off', () => {
+    expect(afterFailure(entry(3), sub(0, false), backoff)).toEqual({ kind: 'leave-pending' });
   });
 });
 

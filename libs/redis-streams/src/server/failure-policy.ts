@@ -4,30 +4,31 @@ import type { QueuedEntry, StreamSubscription } from './subscription.js';
 
 /** What to do with an entry whose handler failed. */
 export type AfterFailure =
-  /** Run it again after `delay` ms; `setCount` sets its delivery count in Redis instead of adding one. */
-  | { kind: 'retry'; delay: number; setCount?: number; outage: boolean }
+  /** Run it again after `delay` ms, held here meanwhile; `resetCount`: first set its delivery count in Redis to it. */
+  | { kind: 'retry'; delay: number; resetCount?: number }
   /** Move it to the dead-letter stream. */
   | { kind: 'dead-letter' }
-  /** Dead-lettering is off: leave it pending (another consumer claims it after `minIdleTime`). */
-  | { kind: 'keep-pending' };
+  /** Dead-lettering is off: let go of it, pending, for a claim after `minIdleTime`. */
+  | { kind: 'leave-pending' };
 
 /** Different entries failing in a row, with no success between, from which a handler is taken to be down. */
 export const OUTAGE_ENTRIES = 20;
 
 /**
  * The retry and dead-letter policy. Below `maxDeliveries` a failed entry is retried after `retryBackoff(deliveries)`.
- * At the cap it is dead-lettered, unless the handler looks down: `OUTAGE_ENTRIES` different entries have failed here
- * since its last success (a downstream outage, not a poison entry). Then capped entries stay pending and are retried
- * at `retryBackoff(maxDeliveries)`, so an outage doesn't empty the stream into the dead-letter stream; the first
- * success ends it. Their count in Redis is kept one below the cap, so a consumer that takes them over after a crash
- * runs them again rather than dead-lettering them unrun.
+ * At the cap it is dead-lettered, unless the handler looks down: `OUTAGE_ENTRIES` different entries have failed since
+ * its last success here (counting entries that arrived already delivered before: they failed or were abandoned). That
+ * is a downstream outage, not poison: the entry stays held and is retried every `retryBackoff(maxDeliveries)` ms, so
+ * the stream is not emptied into the dead-letter stream, and held entries keep the reader within its bound. Its count
+ * in Redis is set one below the cap, so a consumer that takes it over after a crash or restart runs it again rather
+ * than dead-lettering it unrun. A handful of failing entries with no success between them are dead-lettered as usual.
  */
 export function afterFailure(entry: QueuedEntry, sub: StreamSubscription, backoff: RetryBackoff): AfterFailure {
   const max = sub.maxDeliveries;
-  if (entry.deliveries < max) return { kind: 'retry', delay: backoff(entry.deliveries), outage: false };
-  if (sub.deadLetterKey === false) return { kind: 'keep-pending' };
+  if (entry.deliveries < max) return { kind: 'retry', delay: backoff(entry.deliveries) };
+  if (sub.deadLetterKey === false) return { kind: 'leave-pending' };
   if (sub.failingSinceSuccess < OUTAGE_ENTRIES) return { kind: 'dead-letter' };
-  return { kind: 'retry', delay: backoff(max), setCount: Math.max(0, max - 1), outage: true };
+  return { kind: 'retry', delay: backoff(max), resetCount: Math.max(0, max - 1) };
 }
 
 export interface DeadLetterSource {

@@ -5,6 +5,7 @@ import {
   deleteIdleConsumer,
   ensureGroup,
   groupConsumers,
+  groupLastDeliveredId,
   isNoGroup,
   lastGeneratedId,
 } from '../redis/stream-commands.js';
@@ -44,9 +45,14 @@ export class GroupMaintenance {
 
   constructor(private readonly options: MaintenanceOptions) {}
 
+  /** Creates missing groups, and learns where each group is, so a recreation after a restart doesn't replay it. */
   async ensureGroups(): Promise<void> {
     const { commands, group, startId } = this.options;
-    for (const key of this.options.keys) await ensureGroup(commands, key, group, startId);
+    for (const key of this.options.keys) {
+      await ensureGroup(commands, key, group, startId);
+      const last = await groupLastDeliveredId(commands, key, group);
+      if (last !== undefined && last !== '0-0') this.delivered(key, last);
+    }
   }
 
   delivered(key: string, id: string): void {

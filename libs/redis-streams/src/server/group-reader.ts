@@ -89,13 +89,16 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
 
   protected override async prepare(): Promise<void> {
     await this.maintenance.ensureGroups();
-    await this.sources.recoverOwnPending();
+    // Upkeep first: the entries recovery takes are kept fresh while it goes on.
     this.maintenance.start();
+    await this.sources.recoverOwnPending();
+  }
+
+  protected override beforeRead(): Promise<void> {
+    return this.maintenance.claimIfDue();
   }
 
   protected override async readOnce(): Promise<void> {
-    await this.maintenance.claimIfDue();
-    if (!this.queue.hasRoom) return;
     const { group, consumer } = this.group;
     const since = performance.now();
     try {
@@ -141,6 +144,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       this.deadLetter(entry, sub, { ...this.source, reason });
       return this.finish(entry);
     }
+    // An entry delivered before failed or was abandoned there: evidence toward an outage, until a success.
+    if (entry.deliveries > 1) this.countFailing(entry, sub);
     const decoded = this.decode(entry);
     if (isDecodeFailure(decoded)) {
       this.deadLetter(entry, sub, { ...this.source, reason: decoded.reason, tooLarge: decoded.tooLarge });
@@ -226,6 +231,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   /** Acks with the declared effects (after success, or from `ctx.ack()`); reports effects that could not be applied. */
   private applyEffects(entry: QueuedEntry, info: GroupEntryInfo): Promise<void> {
     const effects = info.effects?.seal() ?? [];
+    if (entry.acked) return Promise.resolve(); // acked already (ctx.ack() before), with the effects declared by then
     if (effects.length === 0) return this.ledger.ackNow(entry);
     const write = this.ledger.ackWithEffects(entry, effects).then((outcome) => {
       if (outcome === 'applied') return;
@@ -234,7 +240,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
           ? 'another consumer owns it now (this one was paused or slow past minIdleTime); it applies them when its run succeeds'
           : entry.deleted
             ? 'the entry was deleted from the stream while its handler ran and its pending record is gone, so they are NOT applied'
-            : 'the entry was already acknowledged in this group, so they were applied by that acknowledgement';
+            : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
+              'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
       this.logEntry(
         outcome === 'not-pending' && entry.deleted ? 'error' : 'warn',
         entry,
@@ -257,29 +264,36 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       entry,
       `handler failed (delivery ${entry.deliveries} of ${sub.maxDeliveries}): ${reason}${hint}`,
     );
-    if (sub.ack === 'on-receipt' || entry.acked || entry.lost || this.closing) return true;
-    if (!entry.failedSince) {
-      entry.failedSince = performance.now();
-      sub.failingSinceSuccess++;
-    }
+    if (sub.ack === 'on-receipt' || entry.acked || entry.lost) return true;
+    this.countFailing(entry, sub);
     const next = afterFailure(entry, sub, this.group.retryBackoff);
     if (next.kind === 'dead-letter') this.deadLetter(entry, sub, { ...this.source, reason });
-    if (next.kind === 'keep-pending')
+    if (next.kind === 'leave-pending')
       this.logEntry('error', entry, `${reason}; dead-lettering is off, so it stays pending`);
     if (next.kind !== 'retry') return true;
-    if (next.outage) {
+    if (next.resetCount !== undefined) {
       this.logEntry(
         'warn',
         entry,
-        `reached maxDeliveries, but ${sub.failingSinceSuccess} different entries have failed since this handler last succeeded (an outage?): kept pending, retried in ${next.delay} ms`,
+        `reached maxDeliveries, but ${sub.failingSinceSuccess} different entries have failed since this handler last ` +
+          `succeeded (an outage?): kept, retried in ${next.delay} ms, not dead-lettered`,
       );
+      // Also while closing: left at the cap, the next consumer would dead-letter it unrun.
+      this.writes.track(this.ledger.setDeliveryCount(entry, next.resetCount), `count reset of id=${entry.id}`);
     }
-    this.scheduleRetry(entry, next.delay, next.setCount);
+    if (this.closing) return true; // left pending, for this consumer's next run or another consumer
+    this.scheduleRetry(entry, next.delay);
     return false;
   }
 
+  private countFailing(entry: QueuedEntry, sub: StreamSubscription): void {
+    if (entry.failedSince) return;
+    entry.failedSince = performance.now();
+    sub.failingSinceSuccess++;
+  }
+
   /** Keeps the failed entry held (and fresh) and counted toward the bound until its retry is due. */
-  private scheduleRetry(entry: QueuedEntry, delay: number, setCount?: number): void {
+  private scheduleRetry(entry: QueuedEntry, delay: number): void {
     const done = entry.done;
     entry.done = undefined;
     this.queue.reserve();
@@ -287,7 +301,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       entry.retry = undefined;
-      const retried = entry.lost ? Promise.resolve(false) : this.sources.retry(entry, setCount);
+      const retried = entry.lost ? Promise.resolve(false) : this.retryRegrouped(entry);
       this.writes.track(
         retried.then(
           (owned) => this.retried(entry, owned),
@@ -302,6 +316,17 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     timer.unref();
     entry.retry = timer;
     this.retryTimers.add(timer);
+  }
+
+  /** The retry's claim; if the group vanished meanwhile, recreates it (the entry is held: it gets its record back). */
+  private async retryRegrouped(entry: QueuedEntry): Promise<boolean> {
+    try {
+      return await this.sources.retry(entry);
+    } catch (err) {
+      if (!isNoGroup(err) || this.closing) throw err;
+      await this.maintenance.recreateGroups();
+      return this.sources.retry(entry);
+    }
   }
 
   private retried(entry: QueuedEntry, owned: boolean): void {

@@ -108,20 +108,22 @@ export class GroupSources {
         const lost = pending.filter((id) => !held.has(id)).slice(0, queue.room);
         if (lost.length === 0 || this.options.isClosing()) continue;
         const since = performance.now();
-        this.accept(key, await claimOwn(commands, key, group, consumer, lost), since, 'delivered into a lost read');
+        // Their delivery never reached this consumer: it doesn't count against maxDeliveries.
+        const rows = await claimOwn(commands, key, group, consumer, lost, 'keep');
+        this.accept(key, rows, since, 'delivered into a lost read');
       }
     });
   }
 
   /**
-   * Takes a held entry back for its retry (raising its count, or setting it to `setCount`). Returns false when it is
+   * Takes a held entry back for its retry (raising its count). Returns false when it is
    * no longer this consumer's or no longer exists: then it is not run again here.
    */
-  retry(entry: QueuedEntry, setCount?: number): Promise<boolean> {
+  retry(entry: QueuedEntry): Promise<boolean> {
     return this.serial(async () => {
       const { commands, group, consumer } = this.options;
       const since = performance.now();
-      const [row] = await claimOwn(commands, entry.key, group, consumer, [entry.id], setCount);
+      const [row] = await claimOwn(commands, entry.key, group, consumer, [entry.id]);
       if (!row || row.fields === null) return false;
       entry.fields = row.fields;
       entry.deliveries = row.deliveries;

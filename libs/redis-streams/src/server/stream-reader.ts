@@ -94,6 +94,9 @@ export abstract class StreamReader {
     while (!this.closing) {
       await this.queue.waitForRoom();
       if (this.closing) break;
+      // Outside the watchdog: a read given up on must not go on in the background with more than its own command.
+      await this.beforeRead().catch((err: unknown) => this.recover(err));
+      if (this.closing || !this.queue.hasRoom) continue;
       try {
         // A read queued while disconnected is sent on reconnect: only one sent on a live connection can be lost.
         const live = this.redis.status === 'ready';
@@ -114,6 +117,9 @@ export abstract class StreamReader {
       });
     }
   }
+
+  /** Runs before each read (and outside its watchdog): claims that came due while the queue was full. */
+  protected async beforeRead(): Promise<void> {}
 
   /** Called after a read was lost with its connection; Redis may have delivered entries into it. */
   protected async afterLostRead(): Promise<void> {}
