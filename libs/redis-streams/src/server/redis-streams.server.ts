@@ -11,8 +11,6 @@ import {
 } from '../interfaces/redis-streams-options.interface.js';
 import type { StreamDeserializer, StreamSerializer } from '../interfaces/serialization.interface.js';
 import { defaultDeadLetterKey, keySlot } from '../cluster/key-slot.js';
-import type { RedisStreamsContext } from '../ctx-host/redis-streams.context.js';
-import { RedisEffects } from '../effects/redis-effects.js';
 import {
   connectionName,
   connectOrExplain,
@@ -21,13 +19,13 @@ import {
   isClusterConnection,
 } from '../redis/connection.js';
 import { checkPartitionCount } from '../partitions/partition-count.js';
-import { partitionKey } from '../partitions/partition-keys.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { BroadcastReader } from './broadcast-reader.js';
 import { type DeadLetterEvent, GroupReader } from './group-reader.js';
 import type { RedisStreamsObserver } from './redis-streams.observer.js';
 import { PartitionOwner } from './partition-owner.js';
+import { bySlot, checkingEffectSlots, push, streamKeys, takePartitioned } from './reader-layout.js';
 import { RequestResponder } from './request-responder.js';
 import type { StreamSubscription } from './subscription.js';
 import { withTimeout } from './stream-reader.js';
@@ -170,7 +168,7 @@ export class RedisStreamsServer
         consumerIdleTimeout: this.options.consumerIdleTimeout,
         onDeadLetter: (event) => this.deadLetterListeners.forEach((listener) => listener(event)),
       });
-    for (const [group, partitioned] of this.takePartitioned(groups)) {
+    for (const [group, partitioned] of takePartitioned(groups, this.options.partitions, this.options.keyPrefix)) {
       for (const [streamKey, partitions] of partitioned) {
         this.partitionOwners.push(
           new PartitionOwner({
@@ -199,11 +197,11 @@ export class RedisStreamsServer
       observer: this.observers.length === 0 ? undefined : fanOut(this.observers),
     };
     for (const [group, byConcurrency] of groups) {
-      for (const [concurrency, subscriptions] of this.bySlot(byConcurrency)) {
+      for (const [concurrency, subscriptions] of bySlot(byConcurrency, this.cluster)) {
         this.groupReaders.push(groupReader(group, concurrency, subscriptions));
       }
     }
-    for (const [concurrency, subscriptions] of this.bySlot(broadcasts)) {
+    for (const [concurrency, subscriptions] of bySlot(broadcasts, this.cluster)) {
       this.broadcastReaders.push(
         new BroadcastReader({
           ...base,
@@ -217,43 +215,6 @@ export class RedisStreamsServer
     await Promise.all([...this.groupReaders, ...this.broadcastReaders].map((reader) => reader.start()));
     await Promise.all(this.partitionOwners.map((owner) => owner.start()));
     for (const reader of this.groupReaders) this.logger.log(`Consuming ${reader.summary}`);
-  }
-
-  /**
-   * On Redis Cluster one read can only name keys of one hash slot (CROSSSLOT otherwise), so the streams of one reader
-   * are split into one reader per slot; streams sharing a hash tag are still read together. One reader elsewhere.
-   */
-  /**
-   * Takes the partitions of partitioned streams out of the group readers' subscriptions: they are read one reader per
-   * owned partition, under a lease (`PartitionOwner`). Returns them by group and stream key, in partition order.
-   */
-  private takePartitioned(
-    groups: Map<string, Map<number, StreamSubscription[]>>,
-  ): Map<string, Map<string, StreamSubscription[]>> {
-    const taken = new Map<string, Map<string, StreamSubscription[]>>();
-    for (const [group, byConcurrency] of groups) {
-      for (const [concurrency, subscriptions] of byConcurrency) {
-        const rest = subscriptions.filter((s) => this.options.partitions[s.stream] === undefined);
-        for (const subscription of subscriptions) {
-          if (rest.includes(subscription)) continue;
-          let byStream = taken.get(group);
-          if (!byStream) taken.set(group, (byStream = new Map<string, StreamSubscription[]>()));
-          push(byStream, this.options.keyPrefix + subscription.stream, subscription);
-        }
-        if (rest.length > 0) byConcurrency.set(concurrency, rest);
-        else byConcurrency.delete(concurrency);
-      }
-    }
-    return taken;
-  }
-
-  private bySlot(byConcurrency: Map<number, StreamSubscription[]>): [number, StreamSubscription[]][] {
-    if (!this.cluster) return [...byConcurrency];
-    return [...byConcurrency].flatMap(([concurrency, subscriptions]) => {
-      const slots = new Map<number, StreamSubscription[]>();
-      for (const subscription of subscriptions) push(slots, keySlot(subscription.key), subscription);
-      return [...slots.values()].map((inSlot): [number, StreamSubscription[]] => [concurrency, inSlot]);
-    });
   }
 
   /**
@@ -283,7 +244,7 @@ export class RedisStreamsServer
         checkRequestRoute(stream, options, kinds, options.group ?? this.options.group, true);
       }
       const handler = this.messageHandlers.get(route)!;
-      const subscriptions = this.keysOf(stream).map((key): StreamSubscription => {
+      const subscriptions = streamKeys(keyPrefix, stream, this.options.partitions).map((key): StreamSubscription => {
         const deadLetterKey =
           deadLetterStream === false || deadLetterStream === undefined ? false : deadLetterStream(key);
         if (this.cluster && deadLetterKey !== false && keySlot(deadLetterKey) !== keySlot(key)) {
@@ -322,14 +283,6 @@ export class RedisStreamsServer
       for (const subscription of subscriptions) push(byConcurrency, concurrency, subscription);
     }
     return { groups, broadcasts };
-  }
-
-  /** The stream keys of a handler's stream: its partitions' keys when it is partitioned (`partitions`). */
-  private keysOf(stream: string): string[] {
-    const key = this.options.keyPrefix + stream;
-    const count = this.options.partitions[stream];
-    if (count === undefined) return [key];
-    return Array.from({ length: count }, (_, partition) => partitionKey(key, partition));
   }
 
   /** Records or checks the partition count of every partitioned stream a handler reads; refuses to start on a mismatch. */
@@ -461,19 +414,6 @@ function checkRequestRoute(
   kinds.set(slot, isEventHandler);
 }
 
-/**
- * On Redis Cluster, effects are applied by one script with the stream, so their keys must share its slot: the
- * handler's `ctx.effects` refuses other keys when declared, with an error saying how to tag them.
- */
-function checkingEffectSlots(handler: MessageHandler): MessageHandler {
-  const checked = (data: unknown, ctx?: unknown): ReturnType<MessageHandler> => {
-    const info = (ctx as RedisStreamsContext | undefined)?.getArgs()[0];
-    if (info && info.group !== undefined) info.effects ??= new RedisEffects(info.key);
-    return handler(data, ctx);
-  };
-  return Object.assign(checked, { isEventHandler: handler.isEventHandler, extras: handler.extras, next: handler.next });
-}
-
 /** Two handlers of one stream in one group share one reader, so the options that shape it must agree. */
 function checkSameRoute(
   stream: string,
@@ -490,10 +430,4 @@ function checkSameRoute(
         'reader, so give them the same value, or move one of them to another group.',
     );
   }
-}
-
-function push<K>(map: Map<K, StreamSubscription[]>, key: K, subscription: StreamSubscription): void {
-  const list = map.get(key);
-  if (list) list.push(subscription);
-  else map.set(key, [subscription]);
 }
