@@ -23,5 +23,7 @@ export const base = {
 export default {
   ...base,
   testMatch: ['<rootDir>/libs/**/src/**/*.spec.ts', '<rootDir>/test/integration/**/*.spec.ts'],
+  // The Redis Cluster suite has its own stage: npm run test:cluster (test/jest-cluster.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/cluster/'],
   testTimeout: 30_000,
 };

@@ -57,6 +57,11 @@ export class RedisServer {
     await this.spawn();
   }
 
+  /** Sends `signal` without waiting for an exit: SIGSTOP freezes the server, SIGCONT thaws it. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.process?.kill(signal);
+  }
+
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.process;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

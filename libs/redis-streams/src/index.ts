@@ -1,5 +1,5 @@
 export { RedisStreamsClient } from './client/redis-streams.client.js';
-export { RedisStreamsRecord } from './client/redis-streams.record.js';
+export { RedisStreamsRecord, type RedisStreamsRecordOptions } from './client/redis-streams.record.js';
 export { REDIS_STREAMS_TRANSPORT, DATA_FIELD, HEADERS_FIELD, DEAD_LETTER_FIELDS } from './constants.js';
 export { RedisStreamsContext, type RedisStreamsEntryInfo } from './ctx-host/redis-streams.context.js';
 export { DeadLetters, type DeadLetter, type DeadLettersOptions } from './dead-letter/dead-letters.js';
@@ -13,6 +13,7 @@ export { RedisStreamsExceptionFilter } from './filters/redis-streams-exception.f
 export { RedisStreamsStatus, type RedisStreamsEvents } from './events/redis-streams.events.js';
 export {
   type AckMode,
+  type RedisClusterConnection,
   type RedisConnection,
   type RedisStreamsClientOptions,
   type RedisStreamsCommonOptions,

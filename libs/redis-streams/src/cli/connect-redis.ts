@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { CliError, UsageError } from './cli.error.js';
 
 export interface ConnectOptions {
   url: string;
+  /** `host:port,host:port` of a Redis Cluster's nodes; used instead of `url` when set. */
+  cluster?: string;
   /** A PEM file with the CA that signed the server's certificate, for `rediss://` with a private CA. */
   tlsCa?: string;
 }
@@ -12,7 +14,8 @@ export interface ConnectOptions {
  * Connects once, without retries: an operator's command should fail fast with the reason, not hang. ioredis rejects
  * `connect()` with a bare "Connection is closed", so the cause is taken from the connection's last error event.
  */
-export async function connectRedis({ url, tlsCa }: ConnectOptions): Promise<Redis> {
+export async function connectRedis({ url, cluster, tlsCa }: ConnectOptions): Promise<Redis> {
+  if (cluster !== undefined) return connectCluster(cluster, tlsCa);
   if (!/^rediss?:\/\//.test(url)) {
     throw new UsageError(
       `The Redis URL must start with redis:// or rediss:// (got "${url}"). Pass --url or set REDIS_URL.`,
@@ -40,6 +43,47 @@ export async function connectRedis({ url, tlsCa }: ConnectOptions): Promise<Redi
     throw new CliError(describeConnectFailure(url, cause ?? (err as Error)));
   }
   return redis;
+}
+
+/**
+ * A Redis Cluster from `host:port,…` (credentials, if any, from REDIS_USERNAME and REDIS_PASSWORD). Typed as `Redis`
+ * like the library's own cluster connections: it answers the CLI's commands the same way, routed by key.
+ */
+async function connectCluster(list: string, tlsCa: string | undefined): Promise<Redis> {
+  const nodes = list
+    .split(',')
+    .filter((node) => node.length > 0)
+    .map((node) => {
+      const match = /^(.+):(\d+)$/.exec(node);
+      if (!match) throw new UsageError(`--cluster takes host:port,host:port (got "${node}").`);
+      return { host: match[1], port: Number(match[2]) };
+    });
+  if (nodes.length === 0) throw new UsageError('--cluster takes at least one host:port.');
+  const cluster = new Cluster(nodes, {
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    clusterRetryStrategy: () => null,
+    redisOptions: {
+      maxRetriesPerRequest: 0,
+      connectTimeout: 5000,
+      connectionName: 'nestjs-redis-streams:cli',
+      username: process.env.REDIS_USERNAME,
+      password: process.env.REDIS_PASSWORD,
+      ...(tlsCa ? { tls: { ca: readPem(tlsCa) } } : {}),
+    },
+  });
+  let cause: Error | undefined;
+  cluster.on('error', (err: Error) => (cause ??= err));
+  try {
+    await cluster.connect();
+  } catch (err) {
+    cluster.disconnect();
+    const where = `the Redis Cluster of ${list}`;
+    throw new CliError(
+      `Could not connect to ${where}: ${(cause ?? (err as Error)).message}. Check --cluster (host:port of its nodes).`,
+    );
+  }
+  return cluster as unknown as Redis;
 }
 
 function describeConnectFailure(url: string, err: Error): string {

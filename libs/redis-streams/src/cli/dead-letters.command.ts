@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { defaultDeadLetterKey } from '../cluster/key-slot.js';
 import { DeadLetters } from '../dead-letter/dead-letters.js';
 import { StreamNotFoundError } from '../inspect/index.js';
 import { CliError } from './cli.error.js';
@@ -7,6 +8,8 @@ import { formatTable } from './format-table.js';
 export interface DeadLettersCommandOptions {
   prefix: string;
   deadLetterSuffix: string;
+  /** Connected to a Redis Cluster (`--cluster`): dead-letter streams are `{stream}` + suffix. */
+  cluster: boolean;
   stream: string;
   json: boolean;
   /** How many to list or replay (oldest first). */
@@ -64,11 +67,11 @@ async function open(
   options: DeadLettersCommandOptions,
 ): Promise<{ deadLetters: DeadLetters; deadKey: string }> {
   const key = options.prefix + options.stream;
-  const deadKey = key + options.deadLetterSuffix;
+  const deadKey = defaultDeadLetterKey(key, options.cluster, options.deadLetterSuffix);
   if ((await redis.exists(key, deadKey)) === 0) throw new StreamNotFoundError(options.stream, key);
   const deadLetters = new DeadLetters(redis, {
     keyPrefix: options.prefix,
-    deadLetterStream: (k) => k + options.deadLetterSuffix,
+    deadLetterStream: (k) => defaultDeadLetterKey(k, options.cluster, options.deadLetterSuffix),
   });
   return { deadLetters, deadKey };
 }

@@ -46,6 +46,8 @@ Options:
   --force                     Move a group even while its consumers hold pending entries (group reset).
   --max-age <duration>        The retention age your clients trim by (status warns about groups close
                               to losing entries to it), e.g. 7d.
+  --cluster <host:port,…>     A Redis Cluster: some of its nodes, comma-separated, instead of --url.
+                              Default: $REDIS_CLUSTER when --url is not given. Dead letters are then {stream}:dead.
   --tls-ca <file>             PEM file of the CA that signed Redis's certificate (rediss://).
   --json                      Print JSON instead of tables, for scripts.
   -h, --help                  Show this help.
@@ -57,13 +59,19 @@ async function main(argv: string[]): Promise<string> {
   if (values.help || positionals.length === 0) return HELP;
   const [command, sub, stream, ...extra] = positionals;
   const count = parseCount(values.count);
+  const cluster = values.cluster ?? (values.url ? undefined : process.env.REDIS_CLUSTER);
   const common = {
     prefix: values.prefix ?? '',
     deadLetterSuffix: values['dead-letter-suffix'] ?? ':dead',
+    cluster: cluster !== undefined,
     json: values.json ?? false,
   };
   const connect = (): Promise<Redis> =>
-    connectRedis({ url: values.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', tlsCa: values['tls-ca'] });
+    connectRedis({
+      url: values.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      cluster,
+      tlsCa: values['tls-ca'],
+    });
 
   if (command === 'status') {
     if (sub !== undefined)
@@ -148,6 +156,7 @@ function parse(argv: string[]) {
       allowPositionals: true,
       options: {
         url: { type: 'string' },
+        cluster: { type: 'string' },
         prefix: { type: 'string' },
         stream: { type: 'string', multiple: true },
         group: { type: 'string' },

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { defaultDeadLetterKey } from '../cluster/key-slot.js';
+import { leaseKey } from '../partitions/partition-leases.js';
 import { GroupNotFoundError, StreamInspector, type StreamStatus } from '../inspect/index.js';
 import { type RetentionWarning, retentionWarnings, trimmedUnread } from '../inspect/retention-check.js';
 import { formatDuration, formatTable } from './format-table.js';
@@ -6,6 +8,8 @@ import { formatDuration, formatTable } from './format-table.js';
 export interface StatusOptions {
   prefix: string;
   deadLetterSuffix: string;
+  /** Connected to a Redis Cluster (`--cluster`): dead-letter streams are `{stream}` + suffix. */
+  cluster: boolean;
   /** Stream names without prefix; discovered with SCAN when empty. */
   streams: string[];
   /** Only this group (an error where a named stream lacks it). */
@@ -26,7 +30,7 @@ interface MissedEntries {
 export async function statusCommand(redis: Redis, options: StatusOptions): Promise<string> {
   const inspector = new StreamInspector(redis, {
     keyPrefix: options.prefix,
-    deadLetterStream: (key) => key + options.deadLetterSuffix,
+    deadLetterStream: (key) => defaultDeadLetterKey(key, options.cluster, options.deadLetterSuffix),
   });
   const names = options.streams.length > 0 ? options.streams : await inspector.discover();
   const streams: StreamStatus[] = [];
@@ -51,10 +55,11 @@ export async function statusCommand(redis: Redis, options: StatusOptions): Promi
       if (count) missed.push({ stream: stream.name, group: group.name, count });
     }
   }
+  const partitions = await partitionOwners(redis, streams);
   if (options.json) {
-    return JSON.stringify({ prefix: options.prefix, streams, retentionWarnings: warnings, missed }, null, 2);
+    return JSON.stringify({ prefix: options.prefix, streams, partitions, retentionWarnings: warnings, missed }, null, 2);
   }
-  return renderStatus(streams, options) + renderRetention(warnings, missed, options.maxAge);
+  return renderStatus(streams, options, partitions) + renderRetention(warnings, missed, options.maxAge);
 }
 
 function renderRetention(warnings: RetentionWarning[], missed: MissedEntries[], maxAge: number | undefined): string {
@@ -70,7 +75,38 @@ function renderRetention(warnings: RetentionWarning[], missed: MissedEntries[], 
   return lines.length === 0 ? '' : `\n\n${lines.join('\n')}`;
 }
 
-function renderStatus(streams: StreamStatus[], options: StatusOptions): string {
+/** A partition of a partitioned stream (`Orders:p3`) in one group, with the consumer holding its lease. */
+export interface PartitionStatus {
+  stream: string;
+  partition: number;
+  group: string;
+  /** The consumer holding the partition's lease, or null when nobody does. */
+  owner: string | null;
+  pending: number;
+  lag: number | null;
+}
+
+async function partitionOwners(redis: Redis, streams: StreamStatus[]): Promise<PartitionStatus[]> {
+  const rows: PartitionStatus[] = [];
+  for (const stream of streams) {
+    const match = /^(.+):p(\d+)$/.exec(stream.name);
+    if (!match) continue;
+    for (const group of stream.groups) {
+      const owner = await redis.get(leaseKey(stream.key, group.name));
+      rows.push({
+        stream: match[1],
+        partition: Number(match[2]),
+        group: group.name,
+        owner,
+        pending: group.pending,
+        lag: group.lag,
+      });
+    }
+  }
+  return rows;
+}
+
+function renderStatus(streams: StreamStatus[], options: StatusOptions, partitions: PartitionStatus[]): string {
   if (streams.length === 0) {
     return options.prefix
       ? `No streams under the prefix "${options.prefix}". Check --prefix (the keyPrefix your apps use).`
@@ -115,6 +151,14 @@ function renderStatus(streams: StreamStatus[], options: StatusOptions): string {
     ]),
   );
   if (consumers.length > 0) sections.push(formatTable(['STREAM', 'GROUP', 'CONSUMER', 'PENDING', 'IDLE'], consumers));
+  if (partitions.length > 0) {
+    sections.push(
+      formatTable(
+        ['STREAM', 'PARTITION', 'GROUP', 'OWNER', 'PENDING', 'LAG'],
+        partitions.map((p) => [p.stream, p.partition, p.group, p.owner ?? '-', p.pending, p.lag ?? '?']),
+      ),
+    );
+  }
   const header = options.prefix ? `Key prefix: "${options.prefix}"\n\n` : '';
   const footnote = groups.some(({ group }) => group.lag === null)
     ? '\n\nLAG "?": Redis cannot tell (entries were deleted after the group\'s position, or Redis is older than 7).'

@@ -15,6 +15,8 @@ import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { validateClientOptions } from '../server/validate-options.js';
 import type { ProducedOutcome } from './redis-streams-client.observer.js';
 import { RedisStreamsRecord } from './redis-streams.record.js';
+import { ReplicaWait } from './replica-wait.js';
+import { PartitionRouter } from './partition-router.js';
 import { RequestSender } from './request-sender.js';
 
 /**
@@ -27,6 +29,10 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
   private readonly entrySerializer: StreamSerializer;
   private readonly listeners: [keyof RedisStreamsEvents, RedisStreamsEvents[keyof RedisStreamsEvents]][] = [];
   private redis?: Redis;
+  /** Picks the partition of each emit to a partitioned stream (`partitions`). */
+  private readonly router?: PartitionRouter;
+  /** Holds emits back until their replicas confirm them (`durability`). */
+  private replicaWait?: ReplicaWait;
   private connecting?: Promise<Redis>;
   /** The connection once `connect()` resolved; emits go straight to it only when none still waits for the connect. */
   private ready?: Redis;
@@ -44,6 +50,7 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.options = { ...CLIENT_DEFAULTS, ...defined };
     this.entrySerializer = options.serializer ?? new JsonEntrySerializer();
+    if (options.partitions) this.router = new PartitionRouter(options.partitions);
   }
 
   /**
@@ -76,6 +83,7 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
     redis.on('end', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
     for (const [event, listener] of this.listeners) redis.on(event, listener);
     this.redis = redis;
+    if (this.options.durability) this.replicaWait = new ReplicaWait(redis, this.options.durability);
     try {
       await connectOrExplain(redis);
     } catch (err) {
@@ -160,24 +168,42 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
           `emit() takes the stream name as a non-empty string, got ${JSON.stringify(packet.pattern)}.`,
         );
       }
-      const [key, fields] = this.entryOf(packet.pattern, packet);
+      const stream = packet.pattern;
+      const [key, fields] = this.entryOf(stream, packet);
       // The trimming arguments are taken at send time: they depend on Redis's version, known once connected.
-      if (this.ready && this.connecting && this.waiting === 0) {
-        return sendCorked<T>(this.ready, 'xadd', [key, ...this.trimArgs(), '*', ...fields]);
+      const send = (connected: Redis): Promise<T> =>
+        sendCorked<T>(connected, 'xadd', [key, ...this.trimArgs(), '*', ...fields]);
+      const direct = this.ready && this.connecting && this.waiting === 0 ? this.ready : undefined;
+      let written: Promise<T>;
+      if (this.router?.has(stream)) {
+        // A partitioned stream's emits wait for its partition count check (one round trip, then cached); they all
+        // wait on the same check, so they keep their call order among themselves.
+        written = this.connect().then(async (connected) => {
+          await this.router!.checked(connected, stream, this.options.keyPrefix);
+          return send(connected);
+        });
+      } else if (direct) {
+        written = send(direct);
+      } else {
+        // Not connected yet: every emit waits on the same connect, and its reactions run in call order. Sending later
+        // emits straight into ioredis's offline queue would store them before the first one.
+        this.waiting++;
+        written = this.connect().then(
+          (connected) => {
+            this.waiting--;
+            return send(connected);
+          },
+          (err: unknown) => {
+            this.waiting--;
+            throw err;
+          },
+        );
       }
-      // Not connected yet: every emit waits on the same connect, and its reactions run in call order. Sending later
-      // emits straight into ioredis's offline queue would store them before the first one.
-      this.waiting++;
-      return this.connect().then(
-        (connected) => {
-          this.waiting--;
-          return sendCorked<T>(connected, 'xadd', [key, ...this.trimArgs(), '*', ...fields]);
-        },
-        (err: unknown) => {
-          this.waiting--;
-          throw err;
-        },
-      );
+      if (!this.options.durability) return written;
+      written.catch(() => undefined); // its failure reaches the caller through the replica wait, or connect() failed
+      const confirmed = (): Promise<T> =>
+        this.replicaWait!.track(stream, key, written as Promise<string>) as Promise<T>;
+      return direct ? confirmed() : this.connect().then(confirmed);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -188,7 +214,9 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
     const headers = withMetadata(record?.headers, (packet as { metadata?: unknown }).metadata);
     const fields = this.entrySerializer.serialize(record ? record.data : packet.data, headers);
     this.checkSize(stream, fields);
-    return [this.options.keyPrefix + stream, fields];
+    const key =
+      this.router?.keyOf(this.options.keyPrefix, stream, record?.options.key) ?? this.options.keyPrefix + stream;
+    return [key, fields];
   }
 
   private trimArgs(): (string | number)[] {

@@ -1,5 +1,6 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 import { RedisEffects } from '../effects/redis-effects.js';
+import { partitionNamed } from '../partitions/partition-keys.js';
 import type { StreamHeaders } from '../interfaces/serialization.interface.js';
 import { idTimestamp } from '../redis/stream-commands.js';
 
@@ -50,6 +51,11 @@ export class RedisStreamsContext extends BaseRpcContext<[RedisStreamsEntryInfo]>
 
   getHeaders(): StreamHeaders {
     return this.args[0].headers;
+  }
+
+  /** The partition of a partitioned stream (`partitions`) the entry was read from; undefined otherwise. */
+  getPartition(): number | undefined {
+    return partitionNamed(this.args[0].key, this.args[0].stream);
   }
 
   /** When the entry was added, from its id. */

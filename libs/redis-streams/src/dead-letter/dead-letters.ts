@@ -1,4 +1,6 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { defaultDeadLetterKey } from '../cluster/key-slot.js';
+import { isCluster } from '../redis/connection.js';
 import { DEAD_LETTER_FIELD_PREFIX, DEAD_LETTER_FIELDS } from '../constants.js';
 import { REPLAY_DEAD_LETTER } from '../redis/scripts.js';
 import { allNames, knownNames } from '../server/option-checks.js';
@@ -23,7 +25,10 @@ export interface DeadLetter {
 export interface DeadLettersOptions {
   /** As given to the server. @defaultValue `''` */
   keyPrefix?: string;
-  /** The dead-letter key of a stream key, as given to the server. @defaultValue `` `${stream}:dead` `` */
+  /**
+   * The dead-letter key of a stream key, as given to the server.
+   * @defaultValue `` `${stream}:dead` ``, on a Redis Cluster `` `{${stream}}:dead` ``
+   */
   deadLetterStream?: (stream: string) => string;
 }
 
@@ -34,13 +39,16 @@ export class DeadLetters {
   private readonly keyPrefix: string;
   private readonly deadLetterStream: (stream: string) => string;
 
-  constructor(
-    private readonly redis: Redis,
-    options: DeadLettersOptions = {},
-  ) {
+  private readonly redis: Redis;
+
+  /** `redis`: an ioredis `Redis`, or a `Cluster` (e.g. a cluster server's `unwrap()`). */
+  constructor(redis: Redis | Cluster, options: DeadLettersOptions = {}) {
     knownNames(options, DEAD_LETTERS_OPTION_NAMES, 'DeadLetters');
+    const cluster = isCluster(redis);
+    // A Cluster answers these commands like a Redis, routed by key (see createRedis).
+    this.redis = redis as Redis;
     this.keyPrefix = options.keyPrefix ?? '';
-    this.deadLetterStream = options.deadLetterStream ?? ((stream) => `${stream}:dead`);
+    this.deadLetterStream = options.deadLetterStream ?? ((stream) => defaultDeadLetterKey(stream, cluster));
   }
 
   /** The dead letters of `stream` (a stream name, without prefix), oldest first. */

@@ -1,3 +1,5 @@
+import { keySlot } from '../cluster/key-slot.js';
+import { CrossSlotEffectError } from '../errors/cross-slot-effect.error.js';
 import type { RedisEffect } from '../redis/stream-commands.js';
 
 /** Commands a handler may declare as effects: writes whose replay after a crash would double-count. */
@@ -29,11 +31,14 @@ const ALLOWED = new Set([
  * and only by its first acknowledgement in the group, so a second run of the same entry (after a crash, a claim race
  * or a retry) applies nothing. Effects outside Redis stay at-least-once: give them an idempotency key.
  *
- * Keys are used as given (no `keyPrefix`). On Redis Cluster they must share the stream's hash slot.
+ * Keys are used as given (no `keyPrefix`). On Redis Cluster they must share the stream's hash slot: the server then
+ * passes the stream key as `sameSlotAs`, and a key of another slot is refused when declared.
  */
 export class RedisEffects {
   private readonly list: RedisEffect[] = [];
   private sealed = false;
+
+  constructor(private readonly sameSlotAs?: string) {}
 
   /** Declares any allowed write: `effects.add('HINCRBY', key, field, 1)`. */
   add(command: string, key: string, ...args: (string | number)[]): this {
@@ -49,6 +54,9 @@ export class RedisEffects {
         `"${command}" can't be declared as an effect. Use one of: ${[...ALLOWED].join(', ')}; ` +
           'or perform it in the handler (at-least-once).',
       );
+    }
+    if (this.sameSlotAs !== undefined && keySlot(key) !== keySlot(this.sameSlotAs)) {
+      throw new CrossSlotEffectError(key, this.sameSlotAs);
     }
     this.list.push({ command: upper, key, args });
     return this;

@@ -2,12 +2,15 @@
 // `nestjs-redis-streams/health` entry point only, so apps without terminus never load it.
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { GroupNotFoundError, StreamInspector, StreamNotFoundError } from '../inspect/index.js';
 import { allNames, knownNames } from '../server/option-checks.js';
 
-/** Something that hands out an ioredis connection: an ioredis instance, or a started server or client (`unwrap()`). */
-export type HealthRedisSource = Redis | { unwrap(): Redis };
+/**
+ * Something that hands out an ioredis connection: an ioredis `Redis` or `Cluster`, or a started server or client
+ * (`unwrap()`).
+ */
+export type HealthRedisSource = Redis | Cluster | { unwrap(): Redis | Cluster };
 
 /** A consumer group that must exist on its stream. */
 export interface ExpectedGroup {
@@ -126,6 +129,6 @@ async function inspect(
   return { problems, groups };
 }
 
-function resolve(source: HealthRedisSource): Redis {
-  return 'unwrap' in source && typeof source.unwrap === 'function' ? source.unwrap() : (source as Redis);
+function resolve(source: HealthRedisSource): Redis | Cluster {
+  return 'unwrap' in source && typeof source.unwrap === 'function' ? source.unwrap() : (source as Redis | Cluster);
 }

@@ -1,6 +1,8 @@
 // Reads XINFO STREAM / GROUPS / CONSUMERS into typed objects. Shared by the CLI (`status`), the health indicator and
 // the metrics gauges, so all three agree on what "lag" and "pending" mean.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { defaultDeadLetterKey } from '../cluster/key-slot.js';
+import { isCluster } from '../redis/connection.js';
 import { StreamNotFoundError, GroupNotFoundError } from './inspect.errors.js';
 
 /** One consumer of a group, from XINFO CONSUMERS. */
@@ -58,12 +60,17 @@ export class StreamInspector {
   readonly keyPrefix: string;
   private readonly deadLetterStream: (key: string) => string;
 
-  constructor(
-    private readonly redis: Redis,
-    options: StreamInspectorOptions = {},
-  ) {
+  private readonly redis: Redis;
+  /** The masters to SCAN (a cluster's keys are spread over them), or the one Redis. */
+  private readonly scanned: () => Redis[];
+
+  /** `redis`: an ioredis `Redis`, or a `Cluster` (commands are routed by key; discovery scans every master). */
+  constructor(redis: Redis | Cluster, options: StreamInspectorOptions = {}) {
+    const cluster = isCluster(redis);
+    this.redis = redis as Redis;
+    this.scanned = () => (isCluster(redis) ? redis.nodes('master') : [redis]);
     this.keyPrefix = options.keyPrefix ?? '';
-    this.deadLetterStream = options.deadLetterStream ?? ((key) => `${key}:dead`);
+    this.deadLetterStream = options.deadLetterStream ?? ((key) => defaultDeadLetterKey(key, cluster));
   }
 
   /**
@@ -72,9 +79,18 @@ export class StreamInspector {
    */
   async discover(): Promise<string[]> {
     const keys = new Set<string>();
+    for (const node of this.scanned()) await this.scan(node, keys);
+    const deadKeys = new Set([...keys].map((key) => this.deadLetterStream(key)));
+    return [...keys]
+      .filter((key) => !deadKeys.has(key))
+      .map((key) => key.slice(this.keyPrefix.length))
+      .sort();
+  }
+
+  private async scan(node: Redis, keys: Set<string>): Promise<void> {
     let cursor = '0';
     do {
-      const [next, found] = (await this.redis.call(
+      const [next, found] = (await node.call(
         'SCAN',
         cursor,
         'MATCH',
@@ -87,11 +103,6 @@ export class StreamInspector {
       cursor = next;
       for (const key of found) keys.add(key);
     } while (cursor !== '0');
-    const deadKeys = new Set([...keys].map((key) => this.deadLetterStream(key)));
-    return [...keys]
-      .filter((key) => !deadKeys.has(key))
-      .map((key) => key.slice(this.keyPrefix.length))
-      .sort();
   }
 
   /** The state of one stream (`name` without prefix) and its groups; with each group's consumers when asked. */

@@ -1,9 +1,17 @@
-import type { RedisOptions } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { RedisStreamsClientObserver } from '../client/redis-streams-client.observer.js';
 import type { StreamDeserializer, StreamSerializer } from './serialization.interface.js';
 
-/** A Redis URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS) or ioredis options. */
-export type RedisConnection = string | RedisOptions;
+/** A Redis Cluster: some of its nodes (the others are discovered), and ioredis `Cluster` options. */
+export interface RedisClusterConnection {
+  /** Startup nodes: `'host:port'` or `{ host, port }`; one reachable node is enough. */
+  cluster: Array<string | { host: string; port: number }>;
+  /** ioredis `ClusterOptions` (`redisOptions` for every node connection: password, TLS…). */
+  clusterOptions?: ClusterOptions;
+}
+
+/** A Redis URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS), ioredis options, or a Redis Cluster. */
+export type RedisConnection = string | RedisOptions | RedisClusterConnection;
 
 /**
  * When an entry handled through a consumer group is acknowledged (XACK).
@@ -89,6 +97,19 @@ export interface RedisStreamsServerOptions extends RedisStreamsCommonOptions {
    * @defaultValue 5000
    */
   heartbeatInterval?: number;
+  /**
+   * Partitioned streams, as on the client: `{ Orders: 4 }` makes `@EventPattern('Orders')` read the streams
+   * `Orders:p0` … `Orders:p3` (`ctx.getPartition()` tells which). The count must match the one recorded in Redis, or
+   * `listen()` fails with `PartitionCountMismatchError`. In a consumer group each partition is owned by one live
+   * instance at a time (a fair share each, under a lease: `partitionLeaseTime`) and its entries are handled one at a
+   * time in stream order. `@Broadcast` handlers read every partition. @defaultValue none
+   */
+  partitions?: Record<string, number>;
+  /**
+   * ms a consumer's lease on a partition lasts unless renewed (every third of it). A crashed owner's partitions are
+   * taken over after at most this long. @defaultValue 10000
+   */
+  partitionLeaseTime?: number;
   /** Turns the entry fields into a payload. @defaultValue JSON `data` field, or plain field/value pairs */
   deserializer?: StreamDeserializer;
   /** Turns replies to requests into entry fields. @defaultValue JSON `data` field */
@@ -97,6 +118,21 @@ export interface RedisStreamsServerOptions extends RedisStreamsCommonOptions {
 
 /** Options of `RedisStreamsClient`. */
 export interface RedisStreamsClientOptions extends RedisStreamsCommonOptions {
+  /**
+   * Replica-acknowledged emits: an emit completes only once `replicas` replicas of its master have the entry (one
+   * `WAIT` per master per tick of emits), and fails with `ReplicasNotConfirmedError` when fewer confirm within
+   * `timeout` ms. Without it an emit completes when the master has the entry, and a failover before the master
+   * replicated it loses it (Redis replication is asynchronous). Applies to `emit` and `dispatch`. @defaultValue off
+   */
+  durability?: { replicas: number; timeout: number };
+  /**
+   * Partitioned streams: `{ Orders: 4 }` stores `Orders` as the streams `Orders:p0` … `Orders:p3` (spread over the
+   * slots of a cluster). An entry with a key (`new RedisStreamsRecord(data, headers, { key })`) always goes to the
+   * same partition; entries without one are spread evenly. The count is recorded in Redis (`Orders:partitions`) by
+   * the first producer or consumer, and one configured with another count refuses to emit
+   * (`PartitionCountMismatchError`). @defaultValue none
+   */
+  partitions?: Record<string, number>;
   /** Approximate cap (`MAXLEN ~`) on stream length at each emit; trimming drops unread entries. Off by default. */
   maxLen?: number;
   /**
@@ -161,6 +197,8 @@ export const SERVER_DEFAULTS = Object.freeze({
   maxDeliveries: 5,
   retryBackoff: DEFAULT_RETRY_BACKOFF,
   deadLetterStream: (stream: string) => `${stream}:dead`,
+  partitions: {},
+  partitionLeaseTime: 10_000,
   consumerIdleTimeout: 3_600_000,
   heartbeatInterval: 5000,
 });

@@ -1,14 +1,14 @@
 // Prometheus metrics for the transport. Imports prom-client, an optional peer dependency: reach it through the
 // `nestjs-redis-streams/metrics` entry point only, so apps without prom-client never load it.
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry, register as globalRegistry } from 'prom-client';
 import { StreamInspector, type StreamStatus } from '../inspect/index.js';
 import { allNames, knownNames } from '../server/option-checks.js';
 import type { EntryRef, RedisStreamsObserver } from '../server/redis-streams.observer.js';
 
 /** Something that hands out an ioredis connection: an ioredis instance, or a started server or client (`unwrap()`). */
-export type RedisSource = Redis | { unwrap(): Redis };
+export type RedisSource = Redis | Cluster | { unwrap(): Redis | Cluster };
 
 export interface RedisStreamsMetricsOptions {
   /** Where the metrics are registered. @defaultValue prom-client's global registry */
@@ -198,7 +198,9 @@ export class RedisStreamsMetrics implements RedisStreamsObserver {
     const { redis: source, keyPrefix, deadLetterStream } = this.options;
     try {
       const redis =
-        source && 'unwrap' in source && typeof source.unwrap === 'function' ? source.unwrap() : (source as Redis);
+        source && 'unwrap' in source && typeof source.unwrap === 'function'
+          ? source.unwrap()
+          : (source as Redis | Cluster);
       const inspector = new StreamInspector(redis, { keyPrefix, deadLetterStream });
       const names = this.options.streams ?? (await inspector.discover());
       const streams: StreamStatus[] = [];

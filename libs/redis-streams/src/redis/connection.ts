@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
-import type { RedisConnection } from '../interfaces/redis-streams-options.interface.js';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisClusterConnection, RedisConnection } from '../interfaces/redis-streams-options.interface.js';
 
 /** What a connection is used for; each role gets the ioredis settings it needs. */
 export type ConnectionRole =
@@ -17,22 +17,70 @@ export type ConnectionRole =
  */
 const RESP2 = { protocol: 2 } as RedisOptions;
 
+/** True when `connection` names a Redis Cluster (`{ cluster: [...] }`). */
+export function isClusterConnection(connection: RedisConnection): connection is RedisClusterConnection {
+  return typeof connection === 'object' && 'cluster' in connection;
+}
+
+/** True when `redis` is an ioredis `Cluster` (whatever its static type). */
+export function isCluster(redis: Redis | Cluster): redis is Cluster {
+  return (redis as Partial<Cluster>).isCluster === true;
+}
+
+/**
+ * A connection for `role`. On a Redis Cluster this is an ioredis `Cluster` (one per call, so each blocking reader
+ * has connections of its own to the nodes its keys live on). It is typed as `Redis` because it answers every command
+ * the transport sends the same way, routed to the node owning each command's keys (following MOVED and ASK); the
+ * differences that matter (no socket to cork, WAIT per node) are handled where `isCluster` is checked.
+ */
 export function createRedis(connection: RedisConnection, role: ConnectionRole, name?: string): Redis {
   const roleOptions: RedisOptions =
     role === 'blocking'
       ? { enableAutoPipelining: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: null }
       : { enableAutoPipelining: true, maxRetriesPerRequest: null };
   const options: RedisOptions = { lazyConnect: true, connectionName: name, ...RESP2, ...roleOptions };
+  if (isClusterConnection(connection)) return createCluster(connection, options) as unknown as Redis;
   return typeof connection === 'string'
     ? new Redis(connection, options)
     : new Redis({ ...connection, ...options, connectionName: connection.connectionName ?? name });
 }
 
+function createCluster({ cluster, clusterOptions = {} }: RedisClusterConnection, options: RedisOptions): Cluster {
+  if (!Array.isArray(cluster) || cluster.length === 0) {
+    throw new TypeError("`connection.cluster` must list at least one node: ['host:port'] or [{ host, port }].");
+  }
+  const nodes: { host: string; port: number }[] = cluster.map((node) => {
+    if (typeof node !== 'string') return node;
+    const match = /^(.*):(\d+)$/.exec(node);
+    if (!match) throw new TypeError(`\`connection.cluster\` node "${node}" must be "host:port".`);
+    return { host: match[1], port: Number(match[2]) };
+  });
+  // No auto-pipelining: ioredis groups a Cluster's auto-pipeline by the first key it can find, which for XGROUP and
+  // XINFO is the subcommand, so a batch of them went to one node and failed with MOVED.
+  const { lazyConnect, ...nodeOptions } = options;
+  delete nodeOptions.enableAutoPipelining;
+  const created = new Cluster(nodes, {
+    ...clusterOptions,
+    enableAutoPipelining: false,
+    lazyConnect,
+    redisOptions: {
+      ...clusterOptions.redisOptions,
+      ...nodeOptions,
+      connectionName: clusterOptions.redisOptions?.connectionName ?? options.connectionName,
+    },
+  });
+  clusterNodes.set(created, nodes.map(({ host, port }) => `${host}:${port}`).join(', '));
+  return created;
+}
+
+/** The startup nodes of each cluster created here, for messages. */
+const clusterNodes = new WeakMap<Cluster, string>();
+
 /**
  * Connects `redis`. ioredis rejects a failed first connection with a bare "Connection is closed."; this throws the
  * connection's real error instead (WRONGPASS, ECONNREFUSED, a TLS failure), with what to change, as `cause` kept.
  */
-export async function connectOrExplain(redis: Redis): Promise<void> {
+export async function connectOrExplain(redis: Redis | Cluster): Promise<void> {
   let cause: Error | undefined;
   const onError = (err: Error): void => {
     cause ??= err;
@@ -51,7 +99,8 @@ export async function connectOrExplain(redis: Redis): Promise<void> {
   }
 }
 
-function describeTarget(redis: Redis): string {
+function describeTarget(redis: Redis | Cluster): string {
+  if (isCluster(redis)) return `the Redis Cluster of ${clusterNodes.get(redis) ?? 'its startup nodes'}`;
   const { host, port, username, tls } = redis.options;
   return `${tls ? 'rediss' : 'redis'}://${username ? `${username}@` : ''}${host ?? '127.0.0.1'}:${port ?? 6379}`;
 }

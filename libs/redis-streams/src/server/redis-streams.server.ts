@@ -10,12 +10,22 @@ import {
   SERVER_DEFAULTS,
 } from '../interfaces/redis-streams-options.interface.js';
 import type { StreamDeserializer, StreamHeaders, StreamSerializer } from '../interfaces/serialization.interface.js';
-import { connectionName, connectOrExplain, createRedis, defaultConsumerName } from '../redis/connection.js';
+import { defaultDeadLetterKey, keySlot } from '../cluster/key-slot.js';
+import {
+  connectionName,
+  connectOrExplain,
+  createRedis,
+  defaultConsumerName,
+  isClusterConnection,
+} from '../redis/connection.js';
+import { checkPartitionCount } from '../partitions/partition-count.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { BroadcastReader } from './broadcast-reader.js';
 import { type DeadLetterEvent, GroupReader } from './group-reader.js';
 import type { HandlerRoute, RedisStreamsObserver } from './redis-streams.observer.js';
+import { PartitionOwner } from './partition-owner.js';
+import { bySlot, checkingEffectSlots, push, streamKeys, takePartitioned } from './reader-layout.js';
 import { RequestResponder, type RequestResponderOptions } from './request-responder.js';
 import type { StreamSubscription } from './subscription.js';
 import { resolveStartIds } from './start-position.js';
@@ -24,8 +34,9 @@ import { validateHandlerExtras } from './validate-extras.js';
 import { validateServerOptions } from './validate-options.js';
 
 type ResolvedServerOptions = Required<
-  Omit<RedisStreamsServerOptions, 'group' | 'consumer' | 'serializer' | 'deserializer'>
+  Omit<RedisStreamsServerOptions, 'group' | 'consumer' | 'serializer' | 'deserializer' | 'deadLetterStream'>
 > &
+  Pick<RedisStreamsServerOptions, 'deadLetterStream'> &
   Pick<RedisStreamsServerOptions, 'group'> & { consumer: string };
 
 /** A handler route as registered by Nest, before the server is listening. */
@@ -50,6 +61,8 @@ export class RedisStreamsServer
   protected override readonly logger = new Logger(RedisStreamsServer.name);
 
   private readonly options: ResolvedServerOptions;
+  /** Connected to a Redis Cluster: readers are split by hash slot and derived keys must share their stream's slot. */
+  private readonly cluster: boolean;
   private readonly entryDeserializer: StreamDeserializer;
   /** Turns replies to requests into entry fields. */
   private readonly replySerializer: StreamSerializer;
@@ -59,6 +72,7 @@ export class RedisStreamsServer
   private readonly observers: RedisStreamsObserver[] = [];
   private commands?: Redis;
   private groupReaders: GroupReader[] = [];
+  private partitionOwners: PartitionOwner[] = [];
   private broadcastReaders: BroadcastReader[] = [];
   private closing?: Promise<void>;
   private heartbeat?: NodeJS.Timeout;
@@ -67,7 +81,14 @@ export class RedisStreamsServer
     super();
     validateServerOptions(options);
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    this.options = { ...SERVER_DEFAULTS, consumer: defaultConsumerName(), ...defined };
+    const cluster = options.connection !== undefined && isClusterConnection(options.connection);
+    this.cluster = cluster;
+    this.options = {
+      ...SERVER_DEFAULTS,
+      deadLetterStream: (key: string) => defaultDeadLetterKey(key, cluster),
+      consumer: defaultConsumerName(),
+      ...defined,
+    };
     this.entryDeserializer = options.deserializer ?? new JsonEntryDeserializer();
     this.replySerializer = options.serializer ?? new JsonEntrySerializer();
   }
@@ -124,12 +145,52 @@ export class RedisStreamsServer
       commands.disconnect(); // listen() fails: stop ioredis from retrying a connection nobody will use
       throw err;
     }
+    let subscriptions: ReturnType<RedisStreamsServer['buildSubscriptions']>;
+    try {
+      await this.checkPartitions(commands);
+      subscriptions = this.buildSubscriptions();
+    } catch (err) {
+      commands.disconnect(); // listen() fails on the options: nothing else was started
+      throw err;
+    }
     this._status$.next(RedisStreamsStatus.CONNECTED);
     this.startHeartbeat(commands);
 
-    const { groups, broadcasts } = this.buildSubscriptions();
+    const { groups, broadcasts } = subscriptions;
+    // Before the partitions are taken out of `groups`: a group started at a time is created on each partition too.
     const groupKeys = new Map([...groups].map(([group, byConcurrency]) => [group, keysOf(byConcurrency)]));
     const { startId, broadcastStartId } = await resolveStartIds(commands, this.options, groupKeys, this.logger);
+    const groupReader = (group: string, concurrency: number, streams: StreamSubscription[]): GroupReader =>
+      new GroupReader({
+        ...base,
+        connectionName: connectionName(consumer, 'group', group),
+        subscriptions: streams,
+        concurrency,
+        group,
+        startId,
+        minIdleTime: this.options.minIdleTime,
+        claimInterval: this.options.claimInterval,
+        retryBackoff: this.options.retryBackoff,
+        consumerIdleTimeout: this.options.consumerIdleTimeout,
+        onDeadLetter: (event) => this.deadLetterListeners.forEach((listener) => listener(event)),
+      });
+    for (const [group, partitioned] of takePartitioned(groups, this.options.partitions, this.options.keyPrefix)) {
+      for (const [streamKey, partitions] of partitioned) {
+        this.partitionOwners.push(
+          new PartitionOwner({
+            commands,
+            group,
+            consumer,
+            streamKey,
+            subscriptions: partitions,
+            leaseTime: this.options.partitionLeaseTime,
+            shutdownTimeout: this.options.shutdownTimeout,
+            logger: this.logger,
+            createReader: (partition) => groupReader(group, 1, [partition]),
+          }),
+        );
+      }
+    }
     const base = {
       connection,
       commands,
@@ -142,25 +203,11 @@ export class RedisStreamsServer
       observer: this.observers.length === 0 ? undefined : fanOut(this.observers),
     };
     for (const [group, byConcurrency] of groups) {
-      for (const [concurrency, subscriptions] of byConcurrency) {
-        this.groupReaders.push(
-          new GroupReader({
-            ...base,
-            connectionName: connectionName(consumer, 'group', group),
-            subscriptions,
-            concurrency,
-            group,
-            startId,
-            minIdleTime: this.options.minIdleTime,
-            claimInterval: this.options.claimInterval,
-            retryBackoff: this.options.retryBackoff,
-            consumerIdleTimeout: this.options.consumerIdleTimeout,
-            onDeadLetter: (event) => this.deadLetterListeners.forEach((listener) => listener(event)),
-          }),
-        );
+      for (const [concurrency, subscriptions] of bySlot(byConcurrency, this.cluster)) {
+        this.groupReaders.push(groupReader(group, concurrency, subscriptions));
       }
     }
-    for (const [concurrency, subscriptions] of broadcasts) {
+    for (const [concurrency, subscriptions] of bySlot(broadcasts, this.cluster)) {
       this.broadcastReaders.push(
         new BroadcastReader({
           ...base,
@@ -172,13 +219,13 @@ export class RedisStreamsServer
       );
     }
     await Promise.all([...this.groupReaders, ...this.broadcastReaders].map((reader) => reader.start()));
+    await Promise.all(this.partitionOwners.map((owner) => owner.start()));
     for (const reader of this.groupReaders) this.logger.log(`Consuming ${reader.summary}`);
   }
 
   /**
    * Groups handlers into readers: one reader per consumer group (and concurrency) reads all of that group's streams in
-   * one XREADGROUP; broadcast handlers share one XREAD reader per concurrency. On Redis Cluster, a reader would be split
-   * further by hash slot, since one read can only name keys of one slot.
+   * one XREADGROUP; broadcast handlers share one XREAD reader per concurrency (split by slot on a cluster: `bySlot`).
    */
   private buildSubscriptions(): {
     groups: Map<string, Map<number, StreamSubscription[]>>;
@@ -203,24 +250,35 @@ export class RedisStreamsServer
       } else if (!options.broadcast) {
         checkRequestRoute(stream, options, kinds, options.group ?? this.options.group, true);
       }
-      const key = keyPrefix + stream;
-      const subscription: StreamSubscription = {
-        stream,
-        key,
-        handler: this.wrapHandler(this.messageHandlers.get(route)!, {
+      const handler = this.messageHandlers.get(route)!;
+      const subscriptions = streamKeys(keyPrefix, stream, this.options.partitions).map((key): StreamSubscription => {
+        const deadLetterKey =
+          deadLetterStream === false || deadLetterStream === undefined ? false : deadLetterStream(key);
+        if (this.cluster && deadLetterKey !== false && keySlot(deadLetterKey) !== keySlot(key)) {
+          throw new InvalidOptionsError(
+            'deadLetterStream',
+            `on Redis Cluster the dead-letter stream must be in its stream's hash slot; "${deadLetterKey}" is not ` +
+              `in the slot of "${key}". Derive it with a hash tag, e.g. (key) => \`{\${key}}:dead\` (the default).`,
+          );
+        }
+        return {
           stream,
           key,
-          kind: options.broadcast ? 'broadcast' : isEventHandler ? 'event' : 'request',
-        }),
-        ack: options.ack ?? this.options.ack,
-        maxDeliveries: options.maxDeliveries ?? this.options.maxDeliveries,
-        deadLetterKey: deadLetterStream === false ? false : deadLetterStream(key),
-        responder: isEventHandler ? undefined : responder,
-        failingSinceSuccess: 0,
-      };
+          handler: this.wrapHandler(this.cluster && !options.broadcast ? checkingEffectSlots(handler) : handler, {
+            stream,
+            key,
+            kind: options.broadcast ? 'broadcast' : isEventHandler ? 'event' : 'request',
+          }),
+          ack: options.ack ?? this.options.ack,
+          maxDeliveries: options.maxDeliveries ?? this.options.maxDeliveries,
+          deadLetterKey,
+          responder: isEventHandler ? undefined : responder,
+          failingSinceSuccess: 0,
+        };
+      });
       const concurrency = options.concurrency ?? this.options.concurrency;
       if (options.broadcast) {
-        push(broadcasts, concurrency, subscription);
+        for (const subscription of subscriptions) push(broadcasts, concurrency, subscription);
         continue;
       }
       const group = options.group ?? this.options.group ?? (isEventHandler ? undefined : DEFAULT_REQUEST_GROUP);
@@ -233,7 +291,7 @@ export class RedisStreamsServer
       }
       let byConcurrency = groups.get(group);
       if (!byConcurrency) groups.set(group, (byConcurrency = new Map<number, StreamSubscription[]>()));
-      push(byConcurrency, concurrency, subscription);
+      for (const subscription of subscriptions) push(byConcurrency, concurrency, subscription);
     }
     return { groups, broadcasts };
   }
@@ -241,6 +299,14 @@ export class RedisStreamsServer
   /** The handler as the observers wrap it (tracing); the handler itself when none does. */
   private wrapHandler(handler: MessageHandler, route: HandlerRoute): MessageHandler {
     return this.observers.reduce((wrapped, observer) => observer.wrapHandler?.(wrapped, route) ?? wrapped, handler);
+  }
+
+  /** Records or checks the partition count of every partitioned stream a handler reads; refuses to start on a mismatch. */
+  private async checkPartitions(commands: Redis): Promise<void> {
+    const streams = new Set([...this.routes.values()].map((route) => route.stream));
+    for (const [stream, count] of Object.entries(this.options.partitions)) {
+      if (streams.has(stream)) await checkPartitionCount(commands, stream, this.options.keyPrefix + stream, count);
+    }
   }
 
   /**
@@ -272,6 +338,7 @@ export class RedisStreamsServer
     const timeout = this.options.shutdownTimeout;
     await Promise.allSettled([
       ...this.groupReaders.map((reader) => reader.close(timeout)),
+      ...this.partitionOwners.map((owner) => owner.close(timeout)),
       ...this.broadcastReaders.map((reader) => reader.close(timeout)),
     ]);
     const commands = this.commands;
@@ -394,12 +461,6 @@ function checkSameRoute(
         'reader, so give them the same value, or move one of them to another group.',
     );
   }
-}
-
-function push<K>(map: Map<K, StreamSubscription[]>, key: K, subscription: StreamSubscription): void {
-  const list = map.get(key);
-  if (list) list.push(subscription);
-  else map.set(key, [subscription]);
 }
 
 function keysOf(byConcurrency: Map<number, StreamSubscription[]>): string[] {

@@ -10,6 +10,10 @@ describe('option validation', () => {
     [{ ack: 'sometimes' }, /`ack`/],
     [{ group: '' }, /`group`/],
     [{ claimInterval: -1 }, /`claimInterval`.*>= 0/],
+    [{ connection: { cluster: [] } }, /`connection.cluster`.*host:port/],
+    [{ connection: { cluster: ['node-1'] } }, /`connection.cluster`/],
+    [{ connection: { cluster: ['n:1'], clusterOptions: { keyPrefix: 'a:' } } }, /`connection`.*keyPrefix/],
+    [{ connection: { cluster: ['n:1'], clusterOptions: { redisOptions: { keyPrefix: 'a:' } } } }, /keyPrefix/],
   ])('rejects %j with an error naming the option', (options, message) => {
     expect(() => validateServerOptions(options as never)).toThrow(InvalidOptionsError);
     expect(() => validateServerOptions(options as never)).toThrow(message);
@@ -25,6 +29,9 @@ describe('option validation', () => {
       }),
     ).not.toThrow();
     expect(() => validateClientOptions({ maxLen: 1000 })).not.toThrow();
+    expect(() =>
+      validateServerOptions({ connection: { cluster: ['10.0.0.1:7000', { host: 'n2', port: 7001 }] } }),
+    ).not.toThrow();
   });
 
   it('rejects a client maxLen of zero', () => {

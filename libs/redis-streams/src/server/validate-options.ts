@@ -28,6 +28,8 @@ export const SERVER_OPTION_NAMES = allNames<RedisStreamsServerOptions>()([
   'deadLetterStream',
   'consumerIdleTimeout',
   'heartbeatInterval',
+  'partitions',
+  'partitionLeaseTime',
 ]);
 /** Every option `RedisStreamsClient` takes. */
 export const CLIENT_OPTION_NAMES = allNames<RedisStreamsClientOptions>()([
@@ -37,6 +39,8 @@ export const CLIENT_OPTION_NAMES = allNames<RedisStreamsClientOptions>()([
   'requestTimeout',
   'replyTtl',
   'observer',
+  'durability',
+  'partitions',
 ]);
 
 function common(options: RedisStreamsServerOptions | RedisStreamsClientOptions): void {
@@ -51,13 +55,32 @@ function common(options: RedisStreamsServerOptions | RedisStreamsClientOptions):
       'expected a Redis URL such as redis://127.0.0.1:6379, or ioredis options.',
     );
   }
+  if (typeof connection === 'object' && connection !== null && 'cluster' in connection) {
+    const nodes: unknown = connection.cluster;
+    const valid = (node: unknown): boolean =>
+      typeof node === 'string'
+        ? /^.+:\d+$/.test(node)
+        : typeof node === 'object' && node !== null && typeof (node as { port?: unknown }).port === 'number';
+    if (!Array.isArray(nodes) || nodes.length === 0 || !nodes.every(valid)) {
+      throw new InvalidOptionsError(
+        'connection.cluster',
+        `expected a non-empty list of 'host:port' strings or { host, port } objects, got ${JSON.stringify(nodes)}.`,
+      );
+    }
+  }
   if (typeof connection === 'string' && !/^rediss?:\/\//.test(connection)) {
     throw new InvalidOptionsError(
       'connection',
       `expected a URL starting with redis:// or rediss://, got "${connection}".`,
     );
   }
-  if (typeof connection === 'object' && connection !== null && 'keyPrefix' in connection) {
+  const clusterOptions =
+    typeof connection === 'object' && 'cluster' in connection ? connection.clusterOptions : undefined;
+  if (
+    (typeof connection === 'object' && connection !== null && 'keyPrefix' in connection) ||
+    clusterOptions?.keyPrefix !== undefined ||
+    clusterOptions?.redisOptions?.keyPrefix !== undefined
+  ) {
     throw new InvalidOptionsError(
       'connection',
       "ioredis's own `keyPrefix` inside `connection` would prefix only some of the transport's commands (XADD and " +
@@ -79,8 +102,9 @@ export function validateServerOptions(options: RedisStreamsServerOptions): void 
   common(options);
   const record = { ...options } as Record<string, unknown>;
   nonEmptyString(record, 'group');
+  validatePartitions(options.partitions);
   nonEmptyString(record, 'consumer');
-  for (const name of ['block', 'count', 'concurrency', 'maxDeliveries', 'minIdleTime'] as const)
+  for (const name of ['block', 'count', 'concurrency', 'maxDeliveries', 'minIdleTime', 'partitionLeaseTime'] as const)
     positiveInteger(record, name);
   for (const name of ['shutdownTimeout', 'claimInterval', 'consumerIdleTimeout', 'heartbeatInterval'] as const)
     positiveInteger(record, name, undefined, true);
@@ -117,5 +141,32 @@ export function validateClientOptions(options: RedisStreamsClientOptions): void 
   for (const name of ['maxLen', 'maxAge', 'requestTimeout', 'replyTtl'] as const) positiveInteger(record, name);
   if (options.maxLen !== undefined && options.maxAge !== undefined) {
     throw new InvalidOptionsError('maxAge', 'trims by age and `maxLen` by length; XADD takes one of them: keep one.');
+  }
+  validatePartitions(options.partitions);
+  if (options.durability !== undefined) {
+    const { replicas, timeout } = options.durability ?? {};
+    const whole = (n: unknown): boolean => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+    if (!whole(replicas) || !whole(timeout)) {
+      throw new InvalidOptionsError(
+        'durability',
+        `expected { replicas, timeout } as whole numbers >= 1 (replicas to confirm each emit, ms to wait for them), ` +
+          `got ${JSON.stringify(options.durability)}.`,
+      );
+    }
+  }
+}
+
+/** `partitions`: stream names mapped to whole partition counts >= 1. */
+export function validatePartitions(partitions: unknown): void {
+  if (partitions === undefined) return;
+  const valid =
+    typeof partitions === 'object' &&
+    partitions !== null &&
+    Object.values(partitions).every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 1);
+  if (!valid) {
+    throw new InvalidOptionsError(
+      'partitions',
+      `expected { [stream]: partition count } with whole counts >= 1, e.g. { Orders: 4 }; got ${JSON.stringify(partitions)}.`,
+    );
   }
 }

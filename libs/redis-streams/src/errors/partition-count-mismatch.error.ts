@@ -1,0 +1,16 @@
+/** A partitioned stream was configured with another partition count than the one recorded in Redis. */
+export class PartitionCountMismatchError extends Error {
+  override readonly name = 'PartitionCountMismatchError';
+
+  constructor(
+    readonly stream: string,
+    readonly configured: number,
+    readonly recorded: number,
+  ) {
+    super(
+      `Stream "${stream}" is configured with ${configured} partitions, but Redis records ${recorded} for it: the ` +
+        `same key would go to another partition and lose its order. Set \`partitions: { '${stream}': ${recorded} }\` ` +
+        'on every producer and consumer (changing the count needs the stream drained and its count key deleted).',
+    );
+  }
+}
