@@ -57,7 +57,11 @@ export async function statusCommand(redis: Redis, options: StatusOptions): Promi
   }
   const partitions = await partitionOwners(redis, streams);
   if (options.json) {
-    return JSON.stringify({ prefix: options.prefix, streams, partitions, retentionWarnings: warnings, missed }, null, 2);
+    return JSON.stringify(
+      { prefix: options.prefix, streams, partitions, retentionWarnings: warnings, missed },
+      null,
+      2,
+    );
   }
   return renderStatus(streams, options, partitions) + renderRetention(warnings, missed, options.maxAge);
 }
