@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { GroupNotFoundError, StreamNotFoundError } from '../inspect/inspect.errors.js';
 import type { StreamDeserializer, StreamHeaders } from '../interfaces/serialization.interface.js';
 import { lastDeliveredId, pendingSummary, readRange, setGroupId, streamEnd } from '../redis/history-commands.js';
@@ -70,11 +70,12 @@ export interface GroupReset {
 export class StreamHistory {
   private readonly keyPrefix: string;
   private readonly deserializer: StreamDeserializer;
+  private readonly redis: Redis;
 
-  constructor(
-    private readonly redis: Redis,
-    options: StreamHistoryOptions = {},
-  ) {
+  /** `redis`: an ioredis `Redis`, or a `Cluster` (e.g. a cluster server's `unwrap()`; commands are routed by key). */
+  constructor(redis: Redis | Cluster, options: StreamHistoryOptions = {}) {
+    // A Cluster answers these single-key commands like a Redis (see createRedis).
+    this.redis = redis as Redis;
     this.keyPrefix = options.keyPrefix ?? '';
     this.deserializer = options.deserializer ?? new JsonEntryDeserializer();
   }
