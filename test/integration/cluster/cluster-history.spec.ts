@@ -1,6 +1,8 @@
+import { rmSync } from 'node:fs';
 import type { Cluster } from 'ioredis';
 import { RedisStreamsClient, StreamHistory } from 'nestjs-redis-streams';
 import { partitionKey } from '../../../libs/redis-streams/src/partitions/partition-keys.js';
+import { type BuiltCli, buildCli, runCli } from '../../support/cli-process.js';
 import { groupHandler } from '../../support/handlers.js';
 import { startService, type TestService } from '../../support/nest-app.js';
 import { RedisCluster } from '../../support/redis-cluster.js';
@@ -14,8 +16,10 @@ describe('history and replay on a Redis Cluster', () => {
   let service: TestService | undefined;
   let client: RedisStreamsClient | undefined;
   let prefix: string;
+  let cli: BuiltCli;
 
   beforeAll(async () => {
+    cli = buildCli();
     cluster = await RedisCluster.start();
     admin = cluster.client();
   }, 90_000);
@@ -30,6 +34,7 @@ describe('history and replay on a Redis Cluster', () => {
   afterAll(async () => {
     admin?.disconnect();
     await cluster?.stop();
+    if (cli) rmSync(cli.dir, { recursive: true, force: true });
   });
 
   const json = (n: string): string[] => ['data', JSON.stringify({ n })];
@@ -99,5 +104,28 @@ describe('history and replay on a Redis Cluster', () => {
     await client.dispatch('Email', { n: 'email-now' });
     // Trimming by age (an hour) at each emit keeps the minute-old entries.
     expect(await admin.xlen(key)).toBe(4);
+  });
+
+  it('reads history, tails and resets a group from the CLI with --cluster', async () => {
+    const t = Date.now() - 60_000;
+    const key = `${prefix}Email`;
+    await addPastEntries(key, t, 'email');
+    await admin.xgroup('CREATE', key, 'G', '$');
+    const nodes = cluster.startupNodes.map(({ host, port }) => `${host}:${port}`).join(',');
+    const run = (...args: string[]) => runCli(cli.main, [...args, '--cluster', nodes, '--prefix', prefix, '--json']);
+    const history = await run('history', 'Email', '--since', new Date(t).toISOString());
+    expect(history.stderr).toBe('');
+    const report = JSON.parse(history.stdout) as { entries: { data: unknown }[] };
+    expect(report.entries.map((entry) => entry.data)).toEqual([{ n: 'email-at' }, { n: 'email-after' }]);
+    const tail = await run('tail', 'Email', '--since', `${t}-0`, '--count', '2');
+    expect(tail.code).toBe(0);
+    const lines = tail.stdout.trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { data: unknown }).data)).toEqual([
+      { n: 'email-at' },
+      { n: 'email-after' },
+    ]);
+    const reset = await run('group', 'reset', 'Email', 'G', '--to', new Date(t).toISOString());
+    expect(reset.stderr).toBe('');
+    expect(JSON.parse(reset.stdout)).toMatchObject({ stream: 'Email', group: 'G', toRead: 2, pending: 0 });
   });
 });
