@@ -119,8 +119,16 @@ export class EntryLedger {
         // to run, so a queued one still runs here (at-least-once); its ack is a no-op and its effects aren't applied (the
         // record that would make them count once is gone).
         const { lost, deleted, orphaned } = await refreshOwned(commands, key, group, consumer, batch);
+        const answered = performance.now();
         const gone = new Set(lost);
         for (const id of deleted) entries.get(id)!.deleted = true;
+        // Pending with nobody, though still fresh when Redis answered: no one can have claimed (and acked) it, so its
+        // record went with its deletion (any XAUTOCLAIM drops a deleted entry's record at once) or with its group;
+        // this consumer is its only possible holder (the effects script still checks that it is gone from the stream).
+        for (const id of orphaned) {
+          const entry = entries.get(id)!;
+          if (answered - entry.since < this.options.minIdleTime) entry.deleted = true;
+        }
         // Only what the script refreshed (owned, still in the stream) is fresh from now on.
         const stale = new Set([...lost, ...deleted, ...orphaned]);
         for (const id of batch) {

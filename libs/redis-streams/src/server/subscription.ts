@@ -34,7 +34,10 @@ export interface QueuedEntry {
   lost?: boolean;
   /** Set once acknowledged (on receipt, or by `ctx.ack()`). */
   acked?: boolean;
-  /** Set when the entry was deleted from the stream (XDEL, trimming) while held here; it is still this consumer's. */
+  /**
+   * Set when this consumer is the entry's only possible holder though its pending record may be gone: it was deleted
+   * from the stream (XDEL, trimming) while held here, fresh.
+   */
   deleted?: boolean;
   /** `performance.now()` of its first failed run here (0: none). */
   failedSince?: number;
