@@ -29,6 +29,7 @@ export function checkDelivery(e: Evidence, overtaken: Set<string>, v: Verdict): 
       const reason = e.dead.get(group)!.get(id);
       if (!ok && reason === undefined) {
         if (!e.inStream.has(id)) v.stats['trimmed-unhandled']++;
+        else if (lastDestroyId !== undefined && compareIds(id, lastDestroyId) <= 0) v.stats['lost-to-destroy']++;
         else v.violations.push(`[lost] ${group}: entry ${id} never succeeded and is not in the dead-letter stream`);
       }
       if (reason !== undefined) {

@@ -25,6 +25,7 @@ const STATS = [
   'dead-lettered',
   'trimmed-unhandled',
   'effects-lost-to-destroy',
+  'lost-to-destroy',
   'effects-lost-to-trim-after-stall',
   'overlaps-after-freeze',
   'overlaps-after-destroy',

@@ -92,6 +92,14 @@ export class EntryLedger {
     return entry;
   }
 
+  /**
+   * After the shared connection came back (Redis may have restarted and lost its last writes, refreshes included),
+   * nothing held here counts as fresh until a refresh has confirmed it.
+   */
+  markStale(): void {
+    for (const entry of this.held.items()) entry.since = Number.NEGATIVE_INFINITY;
+  }
+
   release(entry: QueuedEntry): void {
     this.held.delete(entry);
   }

@@ -79,6 +79,9 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     });
   }
 
+  /** The shared connection reconnected: Redis may have restarted and lost the last refreshes (AOF fsyncs each second). */
+  private readonly onReconnect = (): void => this.ledger.markStale();
+
   private get commands(): Redis {
     return this.group.commands;
   }
@@ -88,6 +91,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   }
 
   protected override async prepare(): Promise<void> {
+    this.commands.on('ready', this.onReconnect);
     await this.maintenance.ensureGroups();
     // Upkeep first: the entries recovery takes are kept fresh while it goes on.
     this.maintenance.start();
@@ -392,6 +396,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       );
     }
     this.maintenance.stop();
+    this.commands.off('ready', this.onReconnect);
     this.ledger.flushAcks();
     // Redis may be unreachable: what isn't written by then stays pending and is recovered later.
     if (!(await this.writes.settle(CLOSE_WRITES_MS))) {
