@@ -26,7 +26,7 @@ const STATS = [
   'trimmed-unhandled',
   'effects-lost-to-destroy',
   'lost-to-destroy',
-  'effects-lost-to-trim-after-stall',
+  'effects-lost-to-trim',
   'overlaps-after-freeze',
   'overlaps-after-destroy',
   'replayed-after-destroy',

@@ -127,16 +127,8 @@ export class EntryLedger {
         // to run, so a queued one still runs here (at-least-once); its ack is a no-op and its effects aren't applied (the
         // record that would make them count once is gone).
         const { lost, deleted, orphaned } = await refreshOwned(commands, key, group, consumer, batch);
-        const answered = performance.now();
         const gone = new Set(lost);
         for (const id of deleted) entries.get(id)!.deleted = true;
-        // Pending with nobody, though still fresh when Redis answered: no one can have claimed (and acked) it, so its
-        // record went with its deletion (any XAUTOCLAIM drops a deleted entry's record at once) or with its group;
-        // this consumer is its only possible holder (the effects script still checks that it is gone from the stream).
-        for (const id of orphaned) {
-          const entry = entries.get(id)!;
-          if (answered - entry.since < this.options.minIdleTime) entry.deleted = true;
-        }
         // Only what the script refreshed (owned, still in the stream) is fresh from now on.
         const stale = new Set([...lost, ...deleted, ...orphaned]);
         for (const id of batch) {
@@ -205,13 +197,9 @@ export class EntryLedger {
     if (entry.lost) return 'not-owned';
     if (entry.acked) return 'not-pending';
     entry.acked = true;
-    // Any XAUTOCLAIM drops a deleted entry's pending record at once, idle or not, and nobody can claim it after. Before
-    // its deletion nobody could claim it either if this consumer kept it fresh (seen idle less than minIdleTime): then
-    // this consumer is the only one that can have run it to success, and applies its effects without the record.
-    const onlyHolder = entry.deleted || performance.now() - entry.since < this.options.minIdleTime;
     const { commands, group, consumer } = this.options;
     return this.regrouped(entry.key, [entry.id], () =>
-      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects, onlyHolder),
+      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects),
     );
   }
 

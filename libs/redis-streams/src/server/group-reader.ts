@@ -242,8 +242,10 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       const why =
         outcome === 'not-owned'
           ? 'another consumer owns it now (this one was paused or slow past minIdleTime); it applies them when its run succeeds'
-          : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
-            'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
+          : entry.deleted
+            ? 'it was deleted from the stream (trimmed) while held here, and a claim has dropped its pending record since'
+            : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
+              'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
       this.logEntry('warn', entry, `effects not applied here: ${why}`);
     });
     this.writes.track(write, `ack with effects of id=${entry.id}`);

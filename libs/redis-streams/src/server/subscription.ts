@@ -34,10 +34,7 @@ export interface QueuedEntry {
   lost?: boolean;
   /** Set once acknowledged (on receipt, or by `ctx.ack()`). */
   acked?: boolean;
-  /**
-   * Set when this consumer is the entry's only possible holder though its pending record may be gone: it was deleted
-   * from the stream (XDEL, trimming) while held here, fresh.
-   */
+  /** Set when the entry was deleted from the stream (XDEL, trimming) while held here, its record still this consumer's. */
   deleted?: boolean;
   /** `performance.now()` of its first failed run here (0: none). */
   failedSince?: number;
