@@ -2,12 +2,11 @@
 // applied exactly once (by a successful run that was not overtaken while frozen); nothing pending at the end.
 // What a fault legitimately excuses is counted, not hidden: entries trimmed before any success, the effects of
 // entries from before an XGROUP DESTROY (the recreated group starts a new history, see docs/chaos.md), and the effects
-// of an entry trimmed before its ack while its holder could not keep it fresh (frozen, Redis restarting, its
-// connections slowed or cut): another consumer's XAUTOCLAIM then drops the deleted entry's pending record, and the
-// holder can't tell that from another consumer having claimed, acked and applied it, so it must not apply them.
+// of an entry trimmed before its ack: any XAUTOCLAIM drops a deleted entry's pending record at once, and without one
+// the effects script applies nothing (so that a resent script can't apply them twice).
 import type { Evidence } from './evidence.js';
 import { runsByEntry } from './event-log.js';
-import { compareIds, idTime } from './stream-ids.js';
+import { compareIds } from './stream-ids.js';
 
 export interface Verdict {
   violations: string[];
@@ -29,6 +28,7 @@ export function checkDelivery(e: Evidence, overtaken: Set<string>, v: Verdict): 
       const reason = e.dead.get(group)!.get(id);
       if (!ok && reason === undefined) {
         if (!e.inStream.has(id)) v.stats['trimmed-unhandled']++;
+        else if (lastDestroyId !== undefined && compareIds(id, lastDestroyId) <= 0) v.stats['lost-to-destroy']++;
         else v.violations.push(`[lost] ${group}: entry ${id} never succeeded and is not in the dead-letter stream`);
       }
       if (reason !== undefined) {
@@ -56,7 +56,7 @@ export function checkDelivery(e: Evidence, overtaken: Set<string>, v: Verdict): 
       }
       if (ok && reason === undefined && applied === 0) {
         if (lastDestroyId !== undefined && compareIds(id, lastDestroyId) <= 0) v.stats['effects-lost-to-destroy']++;
-        else if (!e.inStream.has(id) && stalledWhileHeld(e, id, mine)) v.stats['effects-lost-to-trim-after-stall']++;
+        else if (!e.inStream.has(id)) v.stats['effects-lost-to-trim']++;
         else {
           const trimmed = e.inStream.has(id) ? '' : ' (it was trimmed before its ack)';
           v.violations.push(`[effects] ${group}: entry ${id} succeeded but its effects were never applied${trimmed}`);
@@ -71,18 +71,4 @@ export function checkDelivery(e: Evidence, overtaken: Set<string>, v: Verdict): 
     if (pending === undefined) v.violations.push(`[pending] ${group}: the group does not exist at the end`);
     else if (pending > 0) v.violations.push(`[pending] ${group}: ${pending} entries still pending at the end`);
   }
-}
-
-/** Whether a refresh-stalling fault overlapped the time from the entry's creation to the end of its successful run. */
-function stalledWhileHeld(e: Evidence, id: string, runs: { pid: number; ok?: boolean; end?: number }[]): boolean {
-  const from = idTime(id);
-  const to = Math.max(...runs.filter((r) => r.ok).map((r) => r.end ?? Date.now()));
-  const pids = new Set(runs.map((r) => r.pid));
-  return e.faults.some(
-    (f) =>
-      ['freeze', 'restart', 'latency', 'client-kill'].includes(f.kind) &&
-      (f.pid === undefined || pids.has(f.pid) || f.kind !== 'freeze') &&
-      f.start <= to &&
-      f.end >= from,
-  );
 }

@@ -74,12 +74,11 @@ return id
 /**
  * ack-effects-n: acknowledges an entry and applies the handler's declared Redis writes, atomically, only if this is
  * the first acknowledgement of the entry in the group (XACK answers 1). A second run of the same entry applies nothing.
- * An entry deleted from the stream (XDEL, trimming) can be claimed by no one, and any XAUTOCLAIM drops its pending
- * record: with ARGV[4] = 1 (the caller held it, fresh, until it was deleted) its effects are applied without a record,
- * if the entry is indeed gone.
- * Input: KEYS[1] stream, KEYS[2..] the effects' keys; ARGV[1] group, ARGV[2] consumer, ARGV[3] id, ARGV[4] 1 when
- *        this consumer was its only possible holder, ARGV[5] number of effects, then per effect: command, key index
- *        (into KEYS), argument count, arguments.
+ * Without a pending record nothing is applied, even for an entry that was deleted from the stream while held (any
+ * XAUTOCLAIM drops a deleted entry's record): a resent script (its first reply lost with the connection) must find
+ * nothing to do the second time.
+ * Input: KEYS[1] stream, KEYS[2..] the effects' keys; ARGV[1] group, ARGV[2] consumer, ARGV[3] id,
+ *        ARGV[4] number of effects, then per effect: command, key index (into KEYS), argument count, arguments.
  * Output: 1 when applied; 0 when the entry is not pending (already acknowledged, or its pending record was dropped);
  *         -1 when another consumer owns it now.
  */
@@ -87,14 +86,11 @@ export const ACK_WITH_EFFECTS = new LuaScript(
   'ack-effects',
   -1,
   `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #p == 0 then
-  if ARGV[4] ~= '1' or #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3]) == 1 then return 0 end
-else
-  if p[1][2] ~= ARGV[2] then return -1 end
-  redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-end
-local n = tonumber(ARGV[5])
-local i = 6
+if #p == 0 then return 0 end
+if p[1][2] ~= ARGV[2] then return -1 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+local n = tonumber(ARGV[4])
+local i = 5
 for _ = 1, n do
   local cmd = ARGV[i]
   local key = KEYS[tonumber(ARGV[i + 1])]

@@ -134,10 +134,9 @@ export async function ackWithEffects(
   consumer: string,
   id: string,
   effects: readonly RedisEffect[],
-  onlyHolder = false,
 ): Promise<EffectsOutcome> {
   const keys = [stream];
-  const args: (string | number)[] = [group, consumer, id, onlyHolder ? 1 : 0, effects.length];
+  const args: (string | number)[] = [group, consumer, id, effects.length];
   for (const effect of effects) {
     let index = keys.indexOf(effect.key, 1);
     if (index === -1) index = keys.push(effect.key) - 1;

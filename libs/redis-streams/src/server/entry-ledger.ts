@@ -92,6 +92,14 @@ export class EntryLedger {
     return entry;
   }
 
+  /**
+   * After the shared connection came back (Redis may have restarted and lost its last writes, refreshes included),
+   * nothing held here counts as fresh until a refresh has confirmed it.
+   */
+  markStale(): void {
+    for (const entry of this.held.items()) entry.since = Number.NEGATIVE_INFINITY;
+  }
+
   release(entry: QueuedEntry): void {
     this.held.delete(entry);
   }
@@ -189,13 +197,9 @@ export class EntryLedger {
     if (entry.lost) return 'not-owned';
     if (entry.acked) return 'not-pending';
     entry.acked = true;
-    // Any XAUTOCLAIM drops a deleted entry's pending record at once, idle or not, and nobody can claim it after. Before
-    // its deletion nobody could claim it either if this consumer kept it fresh (seen idle less than minIdleTime): then
-    // this consumer is the only one that can have run it to success, and applies its effects without the record.
-    const onlyHolder = entry.deleted || performance.now() - entry.since < this.options.minIdleTime;
     const { commands, group, consumer } = this.options;
     return this.regrouped(entry.key, [entry.id], () =>
-      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects, onlyHolder),
+      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects),
     );
   }
 

@@ -79,6 +79,9 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     });
   }
 
+  /** The shared connection reconnected: Redis may have restarted and lost the last refreshes (AOF fsyncs each second). */
+  private readonly onReconnect = (): void => this.ledger.markStale();
+
   private get commands(): Redis {
     return this.group.commands;
   }
@@ -88,6 +91,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   }
 
   protected override async prepare(): Promise<void> {
+    this.commands.on('ready', this.onReconnect);
     await this.maintenance.ensureGroups();
     // Upkeep first: the entries recovery takes are kept fresh while it goes on.
     this.maintenance.start();
@@ -238,8 +242,10 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       const why =
         outcome === 'not-owned'
           ? 'another consumer owns it now (this one was paused or slow past minIdleTime); it applies them when its run succeeds'
-          : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
-            'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
+          : entry.deleted
+            ? 'it was deleted from the stream (trimmed) while held here, and a claim has dropped its pending record since'
+            : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
+              'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
       this.logEntry('warn', entry, `effects not applied here: ${why}`);
     });
     this.writes.track(write, `ack with effects of id=${entry.id}`);
@@ -392,6 +398,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       );
     }
     this.maintenance.stop();
+    this.commands.off('ready', this.onReconnect);
     this.ledger.flushAcks();
     // Redis may be unreachable: what isn't written by then stays pending and is recovered later.
     if (!(await this.writes.settle(CLOSE_WRITES_MS))) {

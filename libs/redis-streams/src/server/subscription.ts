@@ -34,7 +34,7 @@ export interface QueuedEntry {
   lost?: boolean;
   /** Set once acknowledged (on receipt, or by `ctx.ack()`). */
   acked?: boolean;
-  /** Set when the entry was deleted from the stream (XDEL, trimming) while held here; it is still this consumer's. */
+  /** Set when the entry was deleted from the stream (XDEL, trimming) while held here, its record still this consumer's. */
   deleted?: boolean;
   /** `performance.now()` of its first failed run here (0: none). */
   failedSince?: number;
