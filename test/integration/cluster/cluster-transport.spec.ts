@@ -139,7 +139,8 @@ describe('the transport on a Redis Cluster', () => {
       const failures = await Promise.all(streams.map((stream) => strict.dispatch(stream, 0).catch((err) => err)));
       for (const failure of failures) {
         expect(failure).toBeInstanceOf(ReplicasNotConfirmedError);
-        expect(String(failure)).toMatch(/only 1 of 2 replicas/);
+        // Its one replica usually confirms within the 200 ms, but on a loaded machine it may not have yet.
+        expect(String(failure)).toMatch(/only [01] of 2 replicas/);
       }
     } finally {
       await Promise.all([durable.close(), strict.close()]);
