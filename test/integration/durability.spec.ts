@@ -55,7 +55,8 @@ describe('replica-acknowledged emits (durability) on a standalone Redis with a r
     const durable = client({ replicas: 2, timeout: 300 });
     const failure = await durable.dispatch('Orders', 'x').catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(ReplicasNotConfirmedError);
-    expect(String(failure)).toMatch(/only 1 of 2 replicas confirmed it within 300 ms/);
+    // The replica usually confirms within the 300 ms, but on a loaded machine it may not have yet.
+    expect(String(failure)).toMatch(/only [01] of 2 replicas confirmed it within 300 ms/);
     expect(await admin.xlen(`${prefix}Orders`)).toBe(1); // stored on the master all the same: the error says so
   });
 
