@@ -136,6 +136,9 @@ export class RedisStreamsServer
   private async start(): Promise<void> {
     const { connection, consumer } = this.options;
     const commands = createRedis(connection, 'commands', connectionName(consumer, 'commands'));
+    // Every group reader listens for this connection's reconnects, and there is one per slot on a cluster and one per
+    // owned partition: more than EventEmitter's default 10 is expected, not a leak.
+    commands.setMaxListeners(0);
     this.commands = commands;
     this.watchConnection(commands);
     for (const [event, listener] of this.listeners) commands.on(event, listener);
