@@ -54,7 +54,7 @@ export class GroupSources {
           if (room === 0 || this.options.isClosing()) return from;
           const since = performance.now();
           const rows = await readOwnPending(commands, key, group, consumer, from, room);
-          this.accept(key, rows, since, 'own pending');
+          this.accept(key, rows, since);
           return rows.length === 0 ? undefined : rows[rows.length - 1].id;
         });
       }
@@ -87,7 +87,7 @@ export class GroupSources {
                 `(stream=${key} group=${group} consumer=${consumer} ids=${result.deleted.slice(0, 10).join(',')}).`,
             );
           }
-          const taken = this.accept(key, result.entries, since, 'abandoned');
+          const taken = this.accept(key, result.entries, since, (n) => `Claimed ${n} abandoned entries`);
           if (taken > 0) this.options.observer?.claimed?.(key, group, consumer, taken);
         } while (cursor !== '0-0');
       }
@@ -110,7 +110,7 @@ export class GroupSources {
         const since = performance.now();
         // Their delivery never reached this consumer: it doesn't count against maxDeliveries.
         const rows = await claimOwn(commands, key, group, consumer, lost, 'keep');
-        this.accept(key, rows, since, 'delivered into a lost read');
+        this.accept(key, rows, since, (n) => `Took back ${n} entries delivered into a lost read`);
       }
     });
   }
@@ -133,7 +133,8 @@ export class GroupSources {
   }
 
   /** Holds and queues claimed entries; acks and reports those whose bodies are gone. Returns how many it queued. */
-  private accept(key: string, rows: ClaimedEntry[], since: number, what: string): number {
+  /** `what` names the take for its log line; the start-up recovery of own pending entries logs none, as before. */
+  private accept(key: string, rows: ClaimedEntry[], since: number, what?: (n: number) => string): number {
     const { ledger, queue, logger, group, consumer } = this.options;
     const trimmed = rows.filter((row) => row.fields === null).map((row) => row.id);
     if (trimmed.length > 0) {
@@ -147,11 +148,8 @@ export class GroupSources {
     if (this.options.isClosing()) return 0;
     const entries = ledger.holdClaimed(key, rows, since);
     for (const entry of entries) queue.push(entry);
-    if (entries.length > 0 && what !== 'abandoned' && what !== 'own pending') {
-      logger.log?.(`Took back ${entries.length} entries ${what} (group=${group} stream=${key} consumer=${consumer}).`);
-    }
-    if (entries.length > 0 && what === 'abandoned') {
-      logger.log?.(`Claimed ${entries.length} abandoned entries (group=${group} stream=${key} consumer=${consumer}).`);
+    if (entries.length > 0 && what) {
+      logger.log?.(`${what(entries.length)} (group=${group} stream=${key} consumer=${consumer}).`);
     }
     return entries.length;
   }
