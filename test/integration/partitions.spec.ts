@@ -1,5 +1,6 @@
 import { PartitionCountMismatchError, RedisStreamsClient, RedisStreamsRecord } from 'nestjs-redis-streams';
 import { partitionOf } from '../../libs/redis-streams/src/partitions/partition-keys.js';
+import { leaseHolder, leaseKey } from '../../libs/redis-streams/src/partitions/partition-leases.js';
 import { groupHandler, pendingCount, sleep } from '../support/handlers.js';
 import { waitFor } from '../support/redis-server.js';
 import { useStreamFixture } from '../support/stream-fixture.js';
@@ -57,7 +58,12 @@ describe('partitioned streams', () => {
 
   /** The consumer names holding the leases of `Orders`'s partitions in group G. */
   const owners = (count: number): Promise<(string | null)[]> =>
-    Promise.all(Array.from({ length: count }, (_, p) => fx.admin.get(fx.key(`Orders:p${p}:lease:G`))));
+    Promise.all(
+      Array.from({ length: count }, async (_, p) => {
+        const token = await fx.admin.get(leaseKey(fx.key(`Orders:p${p}`), 'G'));
+        return leaseHolder(token)?.consumer ?? null;
+      }),
+    );
 
   it('gives each live instance a fair share of the partitions, one owner each, and rebalances when one leaves', async () => {
     const options = { partitions: { Orders: 4 }, partitionLeaseTime: 1000 };
@@ -119,7 +125,7 @@ describe('partitioned streams', () => {
     await fx.admin.xgroup('CREATE', fx.key('Orders:p1'), 'G', '0', 'MKSTREAM');
     for (let n = 0; n < 3; n++) await fx.admin.xadd(key, '*', 'data', JSON.stringify({ n }));
     await fx.admin.xreadgroup('GROUP', 'G', 'ghost', 'STREAMS', key, '>');
-    await fx.admin.set(fx.key('Orders:p0:lease:G'), 'ghost', 'PX', 1500);
+    await fx.admin.set(leaseKey(key, 'G'), '1:ghost', 'PX', 1500);
     const handled: number[] = [];
     await fx.start(
       [
@@ -139,7 +145,7 @@ describe('partitioned streams', () => {
     expect(await fx.admin.xlen(key)).toBe(6);
     await waitFor(() => handled.length === 6, "the ghost's entries and the new ones of p0 handled", 15_000);
     expect(handled).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(await fx.admin.get(fx.key('Orders:p0:lease:G'))).toBe('a');
+    expect(leaseHolder(await fx.admin.get(leaseKey(key, 'G')))).toEqual({ consumer: 'a', generation: 1 });
     await waitFor(async () => (await pendingCount(fx.admin, key, 'G')) === 0, 'nothing pending on p0');
   });
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { defaultDeadLetterKey } from '../cluster/key-slot.js';
-import { leaseKey } from '../partitions/partition-leases.js';
+import { leaseHolder, leaseKey } from '../partitions/partition-leases.js';
 import { GroupNotFoundError, StreamInspector, type StreamStatus } from '../inspect/index.js';
 import { type RetentionWarning, retentionWarnings, trimmedUnread } from '../inspect/retention-check.js';
 import { formatDuration, formatTable } from './format-table.js';
@@ -96,7 +96,7 @@ async function partitionOwners(redis: Redis, streams: StreamStatus[]): Promise<P
     const match = /^(.+):p(\d+)$/.exec(stream.name);
     if (!match) continue;
     for (const group of stream.groups) {
-      const owner = await redis.get(leaseKey(stream.key, group.name));
+      const owner = leaseHolder(await redis.get(leaseKey(stream.key, group.name)))?.consumer ?? null;
       rows.push({
         stream: match[1],
         partition: Number(match[2]),

@@ -1,22 +1,50 @@
-// The Redis side of partition ownership: one lease key per partition and group (`<partition key>:lease:<group>`,
-// holding the owner's consumer name, expiring unless renewed) and one sorted set of the group's live members per
-// partitioned stream (`<stream key>:members:<group>`, scored by when each member's heartbeat expires). Every command
-// touches one key, so they work on a cluster whatever the slots.
+// The Redis side of partition ownership: one lease key per partition and group (`{<partition key>}:lease:<group>`,
+// holding the owner's token `<generation>:<consumer>`, expiring unless renewed), a generation counter next to it
+// (`{<partition key>}:generation:<group>`, raised by each acquisition), and one sorted set of the group's live members
+// per partitioned stream (`<stream key>:members:<group>`, scored by when each member's heartbeat expires). The lease and
+// the counter share the partition's slot (a hash tag of its whole name), so a script can check the lease while it reads
+// the partition (`fenced-read.ts`); the members' set is touched alone.
 import type { Redis } from 'ioredis';
+import { sameSlotKey } from '../cluster/key-slot.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { isNoGroup } from '../redis/stream-commands.js';
 
 export function leaseKey(partitionKey: string, group: string): string {
-  return `${partitionKey}:lease:${group}`;
+  return sameSlotKey(partitionKey, `:lease:${group}`);
 }
+
+function generationKey(partitionKey: string, group: string): string {
+  return sameSlotKey(partitionKey, `:generation:${group}`);
+}
+
+/** Who holds a lease (its value), and since which acquisition of the partition. */
+export function leaseHolder(token: string | null): { consumer: string; generation: number } | null {
+  const match = token === null ? null : /^(\d+):(.*)$/s.exec(token);
+  return match ? { generation: Number(match[1]), consumer: match[2] } : null;
+}
+
+/**
+ * acquire-lease-2: takes a free lease for `owner` under the next generation of the partition.
+ * Input: KEYS[1] lease, KEYS[2] generation counter; ARGV[1] owner, ARGV[2] lease time in ms.
+ * Output: the holder's token `<generation>:<owner>`, or false when the lease is held.
+ */
+const ACQUIRE_LEASE = new LuaScript(
+  'acquire-lease',
+  2,
+  `if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local token = redis.call('INCR', KEYS[2]) .. ':' .. ARGV[1]
+redis.call('SET', KEYS[1], token, 'PX', ARGV[2])
+return token
+`,
+);
 
 export function membersKey(streamKey: string, group: string): string {
   return `${streamKey}:members:${group}`;
 }
 
 /**
- * renew-lease-1: pushes a lease's expiry back only while `owner` holds it.
- * Input: KEYS[1] lease; ARGV[1] owner, ARGV[2] lease time in ms. Output: 1 when renewed, 0 when lost.
+ * renew-lease-1: pushes a lease's expiry back only while the holder of `token` holds it.
+ * Input: KEYS[1] lease; ARGV[1] token, ARGV[2] lease time in ms. Output: 1 when renewed, 0 when lost.
  */
 const RENEW_LEASE = new LuaScript(
   'renew-lease',
@@ -27,8 +55,8 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 );
 
 /**
- * release-lease-1: deletes a lease only while `owner` holds it.
- * Input: KEYS[1] lease; ARGV[1] owner. Output: 1 when released, 0 when it was not held.
+ * release-lease-1: deletes a lease only while the holder of `token` holds it.
+ * Input: KEYS[1] lease; ARGV[1] token. Output: 1 when released, 0 when it was not held.
  */
 const RELEASE_LEASE = new LuaScript(
   'release-lease',
@@ -55,16 +83,24 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 `,
 );
 
-export async function acquireLease(redis: Redis, lease: string, owner: string, ttl: number): Promise<boolean> {
-  return (await redis.set(lease, owner, 'PX', ttl, 'NX')) === 'OK';
+/** Takes the partition's lease if it is free; returns the token that fences this holder's reads, or null. */
+export async function acquireLease(
+  redis: Redis,
+  partitionKey: string,
+  group: string,
+  owner: string,
+  ttl: number,
+): Promise<string | null> {
+  const keys = [leaseKey(partitionKey, group), generationKey(partitionKey, group)];
+  return (await ACQUIRE_LEASE.run<string | null>(redis, keys, [owner, ttl])) ?? null;
 }
 
-export async function renewLease(redis: Redis, lease: string, owner: string, ttl: number): Promise<boolean> {
-  return (await RENEW_LEASE.run<number>(redis, [lease], [owner, ttl])) === 1;
+export async function renewLease(redis: Redis, lease: string, token: string, ttl: number): Promise<boolean> {
+  return (await RENEW_LEASE.run<number>(redis, [lease], [token, ttl])) === 1;
 }
 
-export async function releaseLease(redis: Redis, lease: string, owner: string): Promise<void> {
-  await RELEASE_LEASE.run<number>(redis, [lease], [owner]);
+export async function releaseLease(redis: Redis, lease: string, token: string): Promise<void> {
+  await RELEASE_LEASE.run<number>(redis, [lease], [token]);
 }
 
 export async function removeMember(redis: Redis, members: string, member: string): Promise<void> {

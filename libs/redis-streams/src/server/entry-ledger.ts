@@ -23,6 +23,8 @@ export interface LedgerOptions {
   consumer: string;
   minIdleTime: number;
   writes: WriteTracker;
+  /** Check ownership in every ack, young entries' too (a partition's: a new owner takes them over without waiting). */
+  checkEveryAck: boolean;
   /** Recreates the group after a NOGROUP (an operator's XGROUP DESTROY, a restart without persistence). */
   recreateGroup: () => Promise<void>;
   /** Told about an entry that another consumer took over while it was held here. */
@@ -173,7 +175,7 @@ export class EntryLedger {
   ack(entry: QueuedEntry): void {
     if (entry.acked || entry.lost) return;
     entry.acked = true;
-    const young = performance.now() - entry.since < this.options.minIdleTime / 2;
+    const young = !this.options.checkEveryAck && performance.now() - entry.since < this.options.minIdleTime / 2;
     const buffer = young ? this.youngAcks : this.ownedAcks;
     let ids = buffer.get(entry.key);
     if (!ids) buffer.set(entry.key, (ids = []));

@@ -37,6 +37,10 @@ describe('afterFailure', () => {
   it('leaves a capped entry pending as it is when dead-lettering is off', () => {
     expect(afterFailure(entry(3), sub(0, false), backoff)).toEqual({ kind: 'leave-pending' });
   });
+
+  it("retries a capped entry of a partition when dead-lettering is off: the partition's next entries wait for it", () => {
+    expect(afterFailure(entry(3), sub(0, false), backoff, true)).toEqual({ kind: 'retry', delay: 300 });
+  });
 });
 
 describe('deadLetterFields', () => {

@@ -22,11 +22,18 @@ export const OUTAGE_ENTRIES = 20;
  * the stream is not emptied into the dead-letter stream, and held entries keep the reader within its bound. Its count
  * in Redis is set one below the cap, so a consumer that takes it over after a crash or restart runs it again rather
  * than dead-lettering it unrun. A handful of failing entries with no success between them are dead-lettered as usual.
+ * `ordered` (a partition's reader): with dead-lettering off, an entry at the cap is retried rather than left pending.
  */
-export function afterFailure(entry: QueuedEntry, sub: StreamSubscription, backoff: RetryBackoff): AfterFailure {
+export function afterFailure(
+  entry: QueuedEntry,
+  sub: StreamSubscription,
+  backoff: RetryBackoff,
+  ordered = false,
+): AfterFailure {
   const max = sub.maxDeliveries;
   if (entry.deliveries < max) return { kind: 'retry', delay: backoff(entry.deliveries) };
-  if (sub.deadLetterKey === false) return { kind: 'leave-pending' };
+  // In order (a partition), an entry left pending would be overtaken by the next ones: it is retried until it succeeds.
+  if (sub.deadLetterKey === false) return ordered ? { kind: 'retry', delay: backoff(max) } : { kind: 'leave-pending' };
   if (sub.failingSinceSuccess < OUTAGE_ENTRIES) return { kind: 'dead-letter' };
   return { kind: 'retry', delay: backoff(max), resetCount: Math.max(0, max - 1) };
 }

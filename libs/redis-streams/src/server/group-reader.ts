@@ -1,14 +1,15 @@
 import type { Redis } from 'ioredis';
 import { RedisStreamsContext } from '../ctx-host/redis-streams.context.js';
 import type { RetryBackoff } from '../interfaces/redis-streams-options.interface.js';
-import { deleteIdleConsumer, isNoGroup, readGroup } from '../redis/stream-commands.js';
+import { readFenced } from '../partitions/fenced-read.js';
+import { deleteIdleConsumer, isNoGroup, readGroup, type RawStreamBatch } from '../redis/stream-commands.js';
 import { EntryLedger } from './entry-ledger.js';
 import { type DeadLetterSource, afterFailure, deadLetterFields } from './failure-policy.js';
 import { GroupEntryInfo, type EntryOutcomes } from './group-entry-info.js';
 import { GroupMaintenance } from './group-maintenance.js';
 import { GroupSources } from './group-sources.js';
 import { describeError, invokeHandler } from './handler-invoker.js';
-import { StreamReader, type StreamReaderOptions, isDecodeFailure, withTimeout } from './stream-reader.js';
+import { StreamReader, type StreamReaderOptions, isDecodeFailure, sleep, withTimeout } from './stream-reader.js';
 import type { QueuedEntry, StreamSubscription } from './subscription.js';
 import { WriteTracker } from './write-tracker.js';
 
@@ -26,6 +27,11 @@ export interface GroupReaderOptions extends StreamReaderOptions {
   consumerIdleTimeout: number;
   /** Told about entries moved to a dead-letter stream. */
   onDeadLetter?: (event: DeadLetterEvent) => void;
+  /**
+   * Set for the reader of an owned partition: its reads are fenced by the partition's lease, every ack checks
+   * ownership, and a failed entry blocks the partition until it succeeds or is dead-lettered (per-key order).
+   */
+  partition?: { lease: string; token: string };
 }
 
 export interface DeadLetterEvent {
@@ -48,6 +54,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   private readonly sources: GroupSources;
   private readonly maintenance: GroupMaintenance;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private fenced = false;
 
   constructor(private readonly group: GroupReaderOptions) {
     super(group);
@@ -64,6 +71,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       consumer,
       minIdleTime,
       writes: this.writes,
+      checkEveryAck: group.partition !== undefined,
       recreateGroup: () => this.maintenance.recreateGroups(),
       onLost: (entry) => this.lost(entry),
     });
@@ -103,19 +111,9 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   }
 
   protected override async readOnce(): Promise<void> {
-    const { group, consumer } = this.group;
     const since = performance.now();
     try {
-      const ids = this.keys.map(() => '>');
-      const reply = await readGroup(
-        this.redis,
-        group,
-        consumer,
-        this.options.count,
-        this.options.block,
-        this.keys,
-        ids,
-      );
+      const reply = await this.read();
       if (!reply) return;
       for (const [key, entries] of reply) {
         if (entries.length === 0) continue;
@@ -128,6 +126,27 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       if (!isNoGroup(err) || this.closing) throw err;
       await this.maintenance.recreateGroups();
     }
+  }
+
+  private async read(): Promise<RawStreamBatch[] | null> {
+    const { group, consumer, partition } = this.group;
+    const { count, block } = this.options;
+    if (!partition)
+      return readGroup(
+        this.redis,
+        group,
+        consumer,
+        count,
+        block,
+        this.keys,
+        this.keys.map(() => '>'),
+      );
+    const reply = await readFenced(this.redis, this.keys[0], { group, consumer, count, block, ...partition });
+    if (reply !== 'fenced') return reply;
+    if (!this.fenced) this.options.logger.warn?.(`Lost the lease (${this.describe}): reading nothing more here.`);
+    this.fenced = true;
+    await sleep(Math.min(block, 1000)); // until the partition's owner notices and closes this reader
+    return null;
   }
 
   protected override async afterLostRead(): Promise<void> {
@@ -266,7 +285,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     );
     if (sub.ack === 'on-receipt' || entry.acked || entry.lost) return true;
     this.countFailing(entry, sub);
-    const next = afterFailure(entry, sub, this.group.retryBackoff);
+    const next = afterFailure(entry, sub, this.group.retryBackoff, this.ordered);
     if (next.kind === 'dead-letter') this.deadLetter(entry, sub, { ...this.source, reason });
     if (next.kind === 'leave-pending')
       this.logEntry('error', entry, `${reason}; dead-lettering is off, so it stays pending`);
@@ -292,14 +311,25 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     sub.failingSinceSuccess++;
   }
 
-  /** Keeps the failed entry held (and fresh) and counted toward the bound until its retry is due. */
+  /** A partition's entries are handled one at a time in stream order, failed ones included. */
+  private get ordered(): boolean {
+    return this.group.partition !== undefined;
+  }
+
+  /**
+   * Keeps the failed entry held (and fresh) and counted toward the bound until its retry is due. In order (a
+   * partition), it keeps its place in the work queue too: nothing after it starts before it succeeds or is
+   * dead-lettered.
+   */
   private scheduleRetry(entry: QueuedEntry, delay: number): void {
     const { group, consumer } = this.group;
     this.options.observer?.retryScheduled?.({ stream: entry.key, group, consumer, id: entry.id }, delay);
-    const done = entry.done;
-    entry.done = undefined;
-    this.queue.reserve();
-    done?.();
+    if (!this.ordered) {
+      const done = entry.done;
+      entry.done = undefined;
+      this.queue.reserve();
+      done?.();
+    }
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       entry.retry = undefined;
@@ -332,8 +362,14 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   }
 
   private retried(entry: QueuedEntry, owned: boolean): void {
+    const again = owned && !entry.lost && !this.closing;
+    if (this.ordered) {
+      if (again && entry.done) this.handle(entry, entry.done);
+      else this.finish(entry); // in Redis it stays pending for whoever owns the partition now
+      return;
+    }
     this.queue.unreserve();
-    if (owned && !entry.lost && !this.closing && this.queue.push(entry)) return;
+    if (again && this.queue.push(entry)) return;
     // Not ours any more, or closing: it stays pending in Redis for whoever owns it.
     this.ledger.release(entry);
   }
@@ -391,7 +427,11 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.retryTimers.clear();
     const queued = await this.stopReading();
     for (const entry of queued) this.ledger.release(entry);
-    for (const entry of this.ledger.entries()) if (entry.retry !== undefined) this.ledger.release(entry);
+    for (const entry of this.ledger.entries()) {
+      if (entry.retry === undefined) continue;
+      entry.retry = undefined;
+      this.finish(entry); // also gives back the place an ordered retry kept in the work queue
+    }
     if (!(await this.queue.drain(timeout))) {
       this.options.logger.warn?.(
         `Handlers still running after ${timeout} ms (${this.describe}); their entries stay pending.`,

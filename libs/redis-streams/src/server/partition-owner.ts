@@ -25,8 +25,11 @@ export interface PartitionOwnerOptions {
   leaseTime: number;
   shutdownTimeout: number;
   logger: LoggerService;
-  /** A reader of one partition (concurrency 1, so its entries are handled one at a time in stream order). */
-  createReader: (subscription: StreamSubscription) => GroupReader;
+  /**
+   * A reader of one partition (concurrency 1, so its entries are handled one at a time in stream order), its reads
+   * fenced by the lease's `token`.
+   */
+  createReader: (subscription: StreamSubscription, partition: { lease: string; token: string }) => GroupReader;
 }
 
 /**
@@ -34,11 +37,13 @@ export interface PartitionOwnerOptions {
  * one live member of the group at a time, under a lease renewed every third of `leaseTime`. Members announce
  * themselves in a heartbeat set; each takes `fairShare` of the partitions, gives back what is over its share (closing
  * that reader first) and takes free ones. A new owner first takes over the previous owner's pending entries of the
- * partition, which its reader then handles first, in order. A member that lost a lease stops that reader; its acks and
- * effects are refused from then on for the entries taken over, since those are no longer its own in the group.
+ * partition, which its reader then handles first, in order. Each acquisition has a token of its own (a generation
+ * number); the reader's reads check it in Redis, so a member paused past its lease reads nothing more there once
+ * another took the partition, and its acks and effects are refused for the entries taken over (they are no longer
+ * its own in the group). A member that lost a lease stops that reader.
  */
 export class PartitionOwner {
-  private readonly owned = new Map<number, GroupReader>();
+  private readonly owned = new Map<number, { reader: GroupReader; token: string }>();
   private readonly members: string;
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
@@ -80,8 +85,8 @@ export class PartitionOwner {
     const { commands, consumer, leaseTime, subscriptions } = this.options;
     const live = await heartbeat(commands, this.members, consumer, leaseTime);
     const share = fairShare(subscriptions.length, live, consumer);
-    for (const partition of this.partitions) {
-      if (await renewLease(commands, this.lease(partition), consumer, leaseTime)) continue;
+    for (const [partition, { token }] of [...this.owned]) {
+      if (await renewLease(commands, this.lease(partition), token, leaseTime)) continue;
       this.options.logger.warn?.(`Lost the lease of partition ${partition} (${this.describe()}); stopping its reader.`);
       await this.stop(partition, this.options.shutdownTimeout);
     }
@@ -91,30 +96,38 @@ export class PartitionOwner {
     for (let partition = 0; partition < subscriptions.length && this.owned.size < share; partition++) {
       if (this.closing) return;
       if (this.owned.has(partition)) continue;
-      if (await acquireLease(commands, this.lease(partition), consumer, leaseTime)) await this.own(partition);
+      const token = await acquireLease(commands, subscriptions[partition].key, this.options.group, consumer, leaseTime);
+      if (token !== null) await this.own(partition, token);
     }
   }
 
-  private async own(partition: number): Promise<void> {
+  private async own(partition: number, token: string): Promise<void> {
     const { commands, group, consumer, subscriptions, logger } = this.options;
     const { key } = subscriptions[partition];
-    const taken = await takeOverPending(commands, key, group, consumer);
-    if (taken > 0) logger.log?.(`Took over ${taken} pending entries of partition ${partition} (${this.describe()}).`);
-    const reader = this.options.createReader(subscriptions[partition]);
-    this.owned.set(partition, reader);
-    await reader.start();
+    const reader = this.options.createReader(subscriptions[partition], { lease: this.lease(partition), token });
+    this.owned.set(partition, { reader, token });
+    try {
+      const taken = await takeOverPending(commands, key, group, consumer);
+      if (taken > 0) logger.log?.(`Took over ${taken} pending entries of partition ${partition} (${this.describe()}).`);
+      await reader.start();
+    } catch (err) {
+      // Given back at once rather than left to expire: the next tick (here or elsewhere) takes it again.
+      await this.give(partition, this.options.shutdownTimeout).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Stops reading a partition and gives its lease back. */
   private async give(partition: number, timeout: number): Promise<void> {
+    const token = this.owned.get(partition)?.token;
     await this.stop(partition, timeout);
-    await releaseLease(this.options.commands, this.lease(partition), this.options.consumer);
+    if (token !== undefined) await releaseLease(this.options.commands, this.lease(partition), token);
   }
 
   private async stop(partition: number, timeout: number): Promise<void> {
-    const reader = this.owned.get(partition);
+    const owned = this.owned.get(partition);
     this.owned.delete(partition);
-    await reader?.close(timeout);
+    await owned?.reader.close(timeout);
   }
 
   private lease(partition: number): string {

@@ -163,7 +163,12 @@ export class RedisStreamsServer
     // Before the partitions are taken out of `groups`: a group started at a time is created on each partition too.
     const groupKeys = new Map([...groups].map(([group, byConcurrency]) => [group, keysOf(byConcurrency)]));
     const { startId, broadcastStartId } = await resolveStartIds(commands, this.options, groupKeys, this.logger);
-    const groupReader = (group: string, concurrency: number, streams: StreamSubscription[]): GroupReader =>
+    const groupReader = (
+      group: string,
+      concurrency: number,
+      streams: StreamSubscription[],
+      partition?: { lease: string; token: string },
+    ): GroupReader =>
       new GroupReader({
         ...base,
         connectionName: connectionName(consumer, 'group', group),
@@ -172,10 +177,12 @@ export class RedisStreamsServer
         group,
         startId,
         minIdleTime: this.options.minIdleTime,
-        claimInterval: this.options.claimInterval,
+        // A partition's abandoned entries are its new owner's to take over, in order, not anyone's to claim.
+        claimInterval: partition ? 0 : this.options.claimInterval,
         retryBackoff: this.options.retryBackoff,
         consumerIdleTimeout: this.options.consumerIdleTimeout,
         onDeadLetter: (event) => this.deadLetterListeners.forEach((listener) => listener(event)),
+        partition,
       });
     for (const [group, partitioned] of takePartitioned(groups, this.options.partitions, this.options.keyPrefix)) {
       for (const [streamKey, partitions] of partitioned) {
@@ -189,7 +196,7 @@ export class RedisStreamsServer
             leaseTime: this.options.partitionLeaseTime,
             shutdownTimeout: this.options.shutdownTimeout,
             logger: this.logger,
-            createReader: (partition) => groupReader(group, 1, [partition]),
+            createReader: (subscription, partition) => groupReader(group, 1, [subscription], partition),
           }),
         );
       }
