@@ -23,6 +23,14 @@ function lowestKnown(e: Evidence, group: string, at: number): string | undefined
   return known;
 }
 
+/**
+ * A run that ended while Redis was down, or shortly before a restart (AOF fsyncs once a second), may have lost its ack:
+ * running it again is at-least-once, not the destroy's replay.
+ */
+function ackMayBeLost(e: Evidence, end: number): boolean {
+  return e.faults.some((f) => f.kind === 'restart' && end > f.start - ACKED_AFTER_MS - 1000 && end < f.end);
+}
+
 export function checkReplayAfterDestroy(e: Evidence, v: Verdict): void {
   for (const f of e.faults.filter((x) => x.kind === 'destroy' && x.lastId && !x.error)) {
     const group = f.detail.split(' ')[0];
@@ -33,7 +41,14 @@ export function checkReplayAfterDestroy(e: Evidence, v: Verdict): void {
     }
     const done = new Set(
       e.log.runs
-        .filter((r) => r.group === group && r.ok && r.end! < f.start - ACKED_AFTER_MS && compareIds(r.id, known) <= 0)
+        .filter(
+          (r) =>
+            r.group === group &&
+            r.ok &&
+            r.end! < f.start - ACKED_AFTER_MS &&
+            compareIds(r.id, known) <= 0 &&
+            !ackMayBeLost(e, r.end!),
+        )
         .map((r) => r.id),
     );
     const again = e.log.runs.filter((r) => r.group === group && r.start > f.start && done.has(r.id));

@@ -1,10 +1,13 @@
 // The checks about time: no two runs of one entry overlap within a group unless the first runner was frozen past
-// minIdleTime (or the group was destroyed during its run); every close() returned within shutdownTimeout + 5 s; no consumer held more pending entries than the
-// documented bound; every broadcast reader saw every entry added while it ran; every fault could be applied.
+// minIdleTime, its event loop stalled for half of it, or the group was destroyed during its run; every close()
+// returned within shutdownTimeout + 5 s; no consumer held more pending entries than the documented bound; every broadcast reader saw every entry added while it ran; every fault could be applied.
 import { runsByEntry } from './event-log.js';
 import type { Evidence } from './evidence.js';
 import type { Verdict } from './check-delivery.js';
 import { idTime } from './stream-ids.js';
+
+/** How long before its handler starts an entry may have been delivered (it waited in the work queue). */
+const DELIVERY_LEAD_MS = 1000;
 
 /** Checks overlaps and returns the tokens of runs overtaken while frozen (they must not have applied effects). */
 export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
@@ -24,8 +27,18 @@ export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
           v.stats['overlaps-after-freeze']++;
           continue;
         }
-        // XGROUP DESTROY takes the pending list, and so every runner's ownership, with it.
-        if (destroys.some((f) => f.detail.startsWith(`${first.group} `) && f.start >= first.start && f.start < end)) {
+        // Refreshes run every quarter of minIdleTime: an event loop stalled for half of it (a starved CPU) may let
+        // the entry look idle for minIdleTime, as a freeze would.
+        const stalls = e.log.processes.get(first.pid)?.stalls ?? [];
+        if (stalls.some(([from, to]) => to - from >= e.s.minIdleTime / 2 && from < end && to > first.start)) {
+          overtaken.add(first.token);
+          v.stats['overlaps-after-stall']++;
+          continue;
+        }
+        // XGROUP DESTROY takes the pending list, and so every runner's ownership, with it; the first run's entry may
+        // have been delivered (and so been lost to the destroy) a little before the handler started.
+        const since = first.start - DELIVERY_LEAD_MS;
+        if (destroys.some((f) => f.detail.startsWith(`${first.group} `) && f.start >= since && f.start < end)) {
           v.stats['overlaps-after-destroy']++;
           continue;
         }

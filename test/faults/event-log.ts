@@ -4,6 +4,7 @@
 //   E g1 1700000000000-0 4242.17 ok <ms> <pid>  the same run ended (ok | fail)
 //   B - 1700000000000-0 - - <ms> <pid>          the broadcast reader saw the entry
 //   R | CS | CE - - - - <ms> <pid>              ready (listening), close() started, close() returned
+//   L - - - 600 <ms> <pid>                      the event loop stalled: nothing ran for 600 ms before <ms>
 // A kill -9 can cut the last line short; lines that don't parse are skipped.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ export interface ProcessLife {
   closeEnd?: number;
   /** Broadcast entries seen, by id. */
   broadcast: Set<string>;
+  /** Event-loop stalls of 250 ms or more: [from, to] in ms. */
+  stalls: [number, number][];
 }
 
 export interface EventLog {
@@ -50,11 +53,12 @@ export function readEventLogs(dir: string): EventLog {
       const pid = Number(pidText);
       if (!Number.isFinite(at) || !Number.isInteger(pid)) continue;
       let life = processes.get(pid);
-      if (!life) processes.set(pid, (life = { consumer, pid, broadcast: new Set() }));
+      if (!life) processes.set(pid, (life = { consumer, pid, broadcast: new Set(), stalls: [] }));
       if (kind === 'S') runs.set(token, { consumer, pid, group, id, token, delivery: Number(extra), start: at });
       else if (kind === 'E' && runs.has(token)) Object.assign(runs.get(token)!, { end: at, ok: extra === 'ok' });
       else if (kind === 'B') life.broadcast.add(id);
       else if (kind === 'R') life.readyAt = at;
+      else if (kind === 'L') life.stalls.push([at - Number(extra), at]);
       else if (kind === 'CS') life.closeStart = at;
       else if (kind === 'CE') life.closeEnd = at;
     }

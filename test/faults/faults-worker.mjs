@@ -3,7 +3,8 @@
 // it imports the BUILT library by package name and runs as a copy placed beside a private build (see
 // test/chaos/global-setup.ts), so edit this file, not the copy.
 //
-// Every handler start and end, every broadcast entry seen and the start and end of close() are appended to an event
+// Every handler start and end, every broadcast entry seen, event-loop stalls and the start and end of close() are
+// appended to an event
 // log of this consumer (one synchronous write per line, so kill -9 loses at most a partial last line, which the parser
 // skips). Format: see test/faults/event-log.ts. Handler latency and failures are drawn from the seed per entry.
 import 'reflect-metadata';
@@ -55,6 +56,15 @@ function draw(...parts) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A stalled event loop (a starved CPU, a long GC) is a freeze the schedule did not plan: log each stall of 250 ms or
+// more, so the checks can tell a late refresh from a lost one.
+let tick = Date.now();
+setInterval(() => {
+  const now = Date.now();
+  if (now - tick >= 250) log(`L - - - ${now - tick}`);
+  tick = now;
+}, 50).unref();
 
 async function handle(groupIndex, data, ctx) {
   const group = groups[groupIndex].name;

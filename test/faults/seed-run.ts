@@ -28,6 +28,7 @@ const STATS = [
   'lost-to-destroy',
   'effects-lost-to-trim',
   'overlaps-after-freeze',
+  'overlaps-after-stall',
   'overlaps-after-destroy',
   'replayed-after-destroy',
   'destroys-unjudged',

@@ -40,6 +40,8 @@ export class GroupMaintenance {
   /** The newest id this reader knows was delivered to the group, per stream. */
   private readonly lastDelivered = new Map<string, string>();
   private claimDue = false;
+  /** `performance.now()` before which no abandoned entries are claimed (see `holdOffClaims`). */
+  private claimsFrom = 0;
   private recreating?: Promise<void>;
   private stopped = false;
 
@@ -87,8 +89,17 @@ export class GroupMaintenance {
     await this.claim();
   }
 
+  /**
+   * After a reconnect, claims wait `minIdleTime`. Redis may have restarted (or failed over) and lost the last refreshes
+   * of entries live consumers hold: until each holder has refreshed them again (every quarter of `minIdleTime`), they
+   * look idle, and claiming them would run them twice at once.
+   */
+  holdOffClaims(): void {
+    this.claimsFrom = performance.now() + this.options.minIdleTime;
+  }
+
   private async claim(): Promise<void> {
-    if (this.options.isClosing()) return;
+    if (this.options.isClosing() || performance.now() < this.claimsFrom) return;
     try {
       await this.options.sources.claimAbandoned();
     } catch (err) {

@@ -88,7 +88,10 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   }
 
   /** The shared connection reconnected: Redis may have restarted and lost the last refreshes (AOF fsyncs each second). */
-  private readonly onReconnect = (): void => this.ledger.markStale();
+  private readonly onReconnect = (): void => {
+    this.ledger.markStale();
+    this.maintenance.holdOffClaims();
+  };
 
   private get commands(): Redis {
     return this.group.commands;
