@@ -1,6 +1,7 @@
 // The checks about time: no two runs of one entry overlap within a group unless the first runner was frozen past
 // minIdleTime, its event loop stalled for half of it, or the group was destroyed during its run; every close()
-// returned within shutdownTimeout + 5 s; no consumer held more pending entries than the documented bound; every broadcast reader saw every entry added while it ran; every fault could be applied.
+// returned within shutdownTimeout + 5 s; no consumer held more pending entries than the documented bound; every
+// broadcast reader saw every entry added while it ran; every fault could be applied.
 import { runsByEntry } from './event-log.js';
 import type { Evidence } from './evidence.js';
 import type { Verdict } from './check-delivery.js';
