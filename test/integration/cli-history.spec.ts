@@ -236,6 +236,60 @@ describe('nestjs-redis-streams CLI: history, tail, group reset, retention', () =
     });
   });
 
+  describe('partitioned streams', () => {
+    /** Two partitions, as a producer records them: p0 1000-0 1001-0, p1 1000-0 1002-0; group G at each end. */
+    beforeEach(async () => {
+      await admin.set(key('Orders:partitions'), '2');
+      const ids = [
+        ['1000-0', '1001-0'],
+        ['1000-0', '1002-0'],
+      ];
+      for (const [p, list] of ids.entries()) {
+        for (const id of list) await admin.xadd(key(`Orders:p${p}`), id, 'data', JSON.stringify({ p, id }));
+        await admin.xgroup('CREATE', key(`Orders:p${p}`), 'G', '$');
+      }
+    });
+
+    it('reads one history with each entry’s partition, and never ends a page among equal ids', async () => {
+      const page = await run('history', 'Orders', '--count', '1');
+      expect(page.stderr).toBe('');
+      expect(rows(page.stdout).slice(0, 3)).toEqual([
+        ['ID', 'PARTITION', 'TIME', 'DATA'],
+        ['1000-0', '0', '1970-01-01T00:00:01.000Z', '{"p":0,"id":"1000-0"}'],
+        ['1000-0', '1', '1970-01-01T00:00:01.000Z', '{"p":1,"id":"1000-0"}'],
+      ]);
+      expect(page.stdout).toContain(
+        '2 entries shown; there are more: raise --count, or page on with --since "(1000-0"',
+      );
+      const next = JSON.parse((await run('history', 'Orders', '--since', '(1000-0', '--json')).stdout) as {
+        partitions: number;
+        entries: { id: string; partition: number }[];
+        more: boolean;
+      };
+      expect(next).toMatchObject({ partitions: 2, more: false });
+      expect(next.entries.map(({ id, partition }) => `${id}@${partition}`)).toEqual(['1001-0@0', '1002-0@1']);
+    });
+
+    it('resets the group on every partition, a row each', async () => {
+      const { code, stdout, stderr } = await run('group', 'reset', 'Orders', 'G', '--to', '1970-01-01T00:00:01.001Z');
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(rows(stdout).slice(0, 3)).toEqual([
+        ['STREAM', 'PARTITION', 'GROUP', 'FROM', 'TO', 'TO', 'READ', 'PENDING'],
+        ['Orders', '0', 'G', '1001-0', '1000-18446744073709551615', '1', '0'],
+        ['Orders', '1', 'G', '1002-0', '1000-18446744073709551615', '1', '0'],
+      ]);
+      expect(stdout).toContain('now reads each of the 2 partitions after its TO id: 2 entries in them now.');
+    });
+
+    it('refuses to tail the partitioned stream, naming a partition to follow instead', async () => {
+      const refused = await run('tail', 'Orders');
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('Stream "Orders" is partitioned (2 partitions): `tail` follows one stream.');
+      expect(refused.stderr).toContain('`tail Orders:p0` … `tail Orders:p1`');
+    });
+  });
+
   describe('retention by age', () => {
     it('trims by age at each emit, and status warns before and after a group loses entries to it', async () => {
       const now = Date.now();

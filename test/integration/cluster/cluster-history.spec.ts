@@ -1,7 +1,9 @@
 import { rmSync } from 'node:fs';
 import type { Cluster } from 'ioredis';
-import { RedisStreamsClient, StreamHistory } from 'nestjs-redis-streams';
-import { partitionKey } from '../../../libs/redis-streams/src/partitions/partition-keys.js';
+import { RedisStreamsClient, RedisStreamsRecord, StreamHistory } from 'nestjs-redis-streams';
+import { keySlot } from '../../../libs/redis-streams/src/cluster/key-slot.js';
+import { partitionKey, partitionOf } from '../../../libs/redis-streams/src/partitions/partition-keys.js';
+import { compareIds } from '../../../libs/redis-streams/src/redis/stream-commands.js';
 import { type BuiltCli, buildCli, runCli } from '../../support/cli-process.js';
 import { groupHandler } from '../../support/handlers.js';
 import { startService, type TestService } from '../../support/nest-app.js';
@@ -104,6 +106,43 @@ describe('history and replay on a Redis Cluster', () => {
     await client.dispatch('Email', { n: 'email-now' });
     // Trimming by age (an hour) at each emit keeps the minute-old entries.
     expect(await admin.xlen(key)).toBe(4);
+  });
+
+  it('reads a partitioned stream as one and moves its group on every partition, one command per partition key', async () => {
+    const keys = [0, 1, 2, 3].map((p) => partitionKey(`${prefix}Orders`, p));
+    // The partitions are in different slots: a command naming two of them would fail with CROSSSLOT.
+    expect(new Set(keys.map(keySlot)).size).toBeGreaterThan(1);
+    client = new RedisStreamsClient({
+      connection: { cluster: cluster.startupNodes },
+      keyPrefix: prefix,
+      partitions: { Orders: 4 },
+    });
+    for (let n = 0; n < 24; n++) {
+      await client.dispatch('Orders', new RedisStreamsRecord({ n }, {}, { key: `k${n % 6}` }));
+    }
+    for (const key of keys) await admin.xgroup('CREATE', key, 'G', '$');
+    const history = new StreamHistory(admin, { keyPrefix: prefix });
+    const entries = await history.list('Orders', { pageSize: 5 });
+    expect(entries).toHaveLength(24);
+    for (const [i, entry] of entries.entries()) {
+      const { n } = entry.data as { n: number };
+      expect(entry.partition).toBe(partitionOf(`k${n % 6}`, 4));
+      if (i > 0) expect(compareIds(entries[i - 1].id, entry.id)).toBeLessThanOrEqual(0);
+    }
+    expect((await history.list('Orders', { reverse: true })).map((entry) => entry.id)).toEqual(
+      entries.map((entry) => entry.id).reverse(),
+    );
+    const moved = await history.resetGroup('Orders', 'G', new Date(Number(entries[0].id.split('-')[0])));
+    expect(moved.toRead).toBe(24);
+    const perPartition = [0, 1, 2, 3].map((p) => entries.filter((entry) => entry.partition === p).length);
+    expect(moved.partitions?.map((move) => move.toRead)).toEqual(perPartition);
+    const nodes = cluster.startupNodes.map(({ host, port }) => `${host}:${port}`).join(',');
+    const reset = await runCli(cli.main, [
+      ...['group', 'reset', 'Orders', 'G', '--to', '$'],
+      ...['--cluster', nodes, '--prefix', prefix, '--json'],
+    ]);
+    expect(reset.stderr).toBe('');
+    expect((JSON.parse(reset.stdout) as { toRead: number; partitions: unknown[] }).partitions).toHaveLength(4);
   });
 
   it('reads history, tails and resets a group from the CLI with --cluster', async () => {

@@ -12,6 +12,7 @@ export function entrySummary(entry: HistoryEntry, max = 120): string {
 export function entryJson(entry: HistoryEntry): Record<string, unknown> {
   return {
     id: entry.id,
+    ...(entry.partition === undefined ? {} : { partition: entry.partition }),
     timestamp: entry.timestamp.toISOString(),
     data: entry.data,
     headers: entry.headers,

@@ -22,11 +22,15 @@ Commands:
   dead-letters replay <stream>    Moves dead letters back onto <stream> as new entries:
                                   the given --id ones, or else the oldest --count (default 100).
   history <stream>                Entries from --since to --until (default: the whole stream), oldest
-                                  first (--reverse: newest first), at most --count (default 100).
+                                  first (--reverse: newest first), at most --count (default 100). A
+                                  partitioned stream reads as one, by id (a page ends where the id
+                                  changes: partitions can share ids).
   tail <stream>                   Prints entries as they are added, like tail -f (from --since if given);
-                                  stops after --count entries if given, else at Ctrl-C.
-  group reset <stream> <group>    Moves a consumer group to --to: it reads next from there. Refused while
-                                  its consumers hold pending entries, unless --force.
+                                  stops after --count entries if given, else at Ctrl-C. One stream: of a
+                                  partitioned one, name a partition (Orders:p0).
+  group reset <stream> <group>    Moves a consumer group to --to: it reads next from there (on every
+                                  partition of a partitioned stream). Refused while its consumers hold
+                                  pending entries, unless --force.
 
 Options:
   --url <url>                 Redis URL (redis://user:password@host:port/db, rediss:// for TLS).

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { StreamHistory } from '../history/stream-history.js';
 import { idBefore, type StreamPosition, timeOf } from '../history/stream-position.js';
 import { lastGeneratedId, readStreams } from '../redis/stream-commands.js';
+import { UsageError } from './cli.error.js';
 import { entryJson, entrySummary } from './entry-format.js';
 
 export interface TailCommandOptions {
@@ -27,6 +28,15 @@ export interface TailCommandOptions {
 export async function tailCommand(redis: Redis, options: TailCommandOptions): Promise<string> {
   const key = options.prefix + options.stream;
   const history = new StreamHistory(redis, { keyPrefix: options.prefix });
+  const keys = await history.keysOf(options.stream);
+  // Following every partition would take a blocked read per partition (they are in different slots on a cluster).
+  if (keys[0].partition !== undefined) {
+    throw new UsageError(
+      `Stream "${options.stream}" is partitioned (${keys.length} partitions): \`tail\` follows one stream. Follow a ` +
+        `partition (\`tail ${options.stream}:p0\` … \`tail ${options.stream}:p${keys.length - 1}\`), or read all of ` +
+        `them as one with \`history ${options.stream} --since …\`.`,
+    );
+  }
   let after = await startId(redis, key, options.since);
   options.started(`Following stream "${options.stream}" (key ${key}) after ${after}; Ctrl-C to stop.`);
   let stop = false;

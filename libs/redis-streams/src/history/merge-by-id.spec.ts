@@ -29,6 +29,23 @@ describe('merging stream keys by id', () => {
     expect(await collect(backward)).toEqual(['10-0', '5-1', '5-0', '2-0', '1-0']);
   });
 
+  it('puts equal ids in source order, and in reverse source order when reading newest first', async () => {
+    const log: string[] = [];
+    const tagged = (ids: string[], tag: string) =>
+      (async function* () {
+        for await (const { id } of source(ids, log, tag)) yield { id, tag };
+      })();
+    const order = async (reverse: boolean) => {
+      const tags: string[] = [];
+      const ids = reverse ? ['2-0', '1-0'] : ['1-0', '2-0'];
+      const merged = mergeById([tagged(ids, 'a'), tagged(ids, 'b'), tagged(ids, 'c')], reverse);
+      for await (const { id, tag } of merged) tags.push(`${id}${tag}`);
+      return tags;
+    };
+    expect(await order(false)).toEqual(['1-0a', '1-0b', '1-0c', '2-0a', '2-0b', '2-0c']);
+    expect(await order(true)).toEqual(['2-0c', '2-0b', '2-0a', '1-0c', '1-0b', '1-0a']);
+  });
+
   it('closes the sources when the reader stops early', async () => {
     const log: string[] = [];
     const merged = mergeById([source(['1-0', '3-0'], log, 'a'), source(['2-0', '4-0'], log, 'b')], false);

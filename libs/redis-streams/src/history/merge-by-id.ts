@@ -2,7 +2,9 @@ import { compareIds } from '../redis/stream-commands.js';
 
 /**
  * Merges sources that each yield entries in id order into one sequence in id order (newest first when `reverse`),
- * holding one entry per source. This is how one name that covers several stream keys reads as one stream.
+ * holding one entry per source. This is how one name that covers several stream keys reads as one stream. Equal ids
+ * (two streams number their entries each on its own) come in source order, reversed with `reverse`, so that a
+ * reverse read is the exact mirror of a forward one.
  */
 export async function* mergeById<T extends { id: string }>(
   sources: AsyncIterator<T>[],
@@ -18,7 +20,7 @@ export async function* mergeById<T extends { id: string }>(
         if (pick === -1) pick = i;
         else {
           const order = compareIds(head.value.id, (heads[pick] as IteratorYieldResult<T>).value.id);
-          if (reverse ? order > 0 : order < 0) pick = i;
+          if (reverse ? order >= 0 : order < 0) pick = i;
         }
       }
       if (pick === -1) return;

@@ -1,18 +1,20 @@
 import type { Cluster, Redis } from 'ioredis';
-import { GroupNotFoundError, StreamNotFoundError } from '../inspect/inspect.errors.js';
 import type { StreamDeserializer, StreamHeaders } from '../interfaces/serialization.interface.js';
-import { lastDeliveredId, pendingSummary, readRange, setGroupId, streamEnd } from '../redis/history-commands.js';
+import { readRange } from '../redis/history-commands.js';
 import { idTimestamp } from '../redis/stream-commands.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
-import { groupPosition } from './group-position.js';
+import { validatePartitions } from '../server/validate-options.js';
+import { type GroupReset, resetGroupOn } from './group-reset.js';
 import { mergeById } from './merge-by-id.js';
-import { GroupHasPendingError } from './history.errors.js';
+import { type StreamKey, streamKeysOf } from './stream-keys.js';
 import { rangeEnd, rangeStart, type StreamPosition } from './stream-position.js';
 
 /** A past entry, decoded as a handler would see it. */
 export interface HistoryEntry {
   /** The stream name as given (without the key prefix). */
   stream: string;
+  /** The partition it came from, on a partitioned stream (as `ctx.getPartition()` tells a handler). */
+  partition?: number;
   id: string;
   /** When Redis added it (the time part of its id). */
   timestamp: Date;
@@ -36,7 +38,7 @@ export interface HistoryRange {
   until?: StreamPosition;
   /** Newest first (XREVRANGE). @defaultValue false */
   reverse?: boolean;
-  /** Entries fetched per round trip (COUNT); memory holds one page. @defaultValue 500 */
+  /** Entries fetched per round trip (COUNT); memory holds one page (one per partition). @defaultValue 500 */
   pageSize?: number;
   /** Stop after this many entries. @defaultValue no limit */
   limit?: number;
@@ -47,30 +49,23 @@ export interface StreamHistoryOptions {
   keyPrefix?: string;
   /** As given to the server. @defaultValue JSON `data` field, or plain field/value pairs */
   deserializer?: StreamDeserializer;
-}
-
-/** The outcome of `resetGroup`. */
-export interface GroupReset {
-  stream: string;
-  group: string;
-  /** The group's last-delivered id before the move. */
-  previousId: string;
-  /** Its last-delivered id now: it reads next the entries after it. */
-  id: string;
-  /** Entries the group will now read (again, when moved back); equals its `lag` in XINFO right after the move. */
-  toRead: number;
-  /** Entries its consumers held when it was moved (only with `force`); they stay pending. */
-  pending: number;
+  /**
+   * Partitioned streams, as on the server and client (`{ Orders: 4 }`), each checked against the count recorded in Redis
+   * (`PartitionCountMismatchError` when they differ). Not needed: a stream whose count is recorded (by its first
+   * producer or consumer, in `Orders:partitions`) is read as partitioned without it. @defaultValue the recorded counts
+   */
+  partitions?: Record<string, number>;
 }
 
 /**
  * Reads a stream's past by time or id, and moves consumer groups to another position. Streams are named as handlers
- * name them; the key prefix is added here.
+ * name them; the key prefix is added here. A partitioned stream reads and moves as one: all its partitions.
  */
 export class StreamHistory {
   private readonly keyPrefix: string;
   private readonly deserializer: StreamDeserializer;
   private readonly redis: Redis;
+  private readonly partitions: Record<string, number>;
 
   /** `redis`: an ioredis `Redis`, or a `Cluster` (e.g. a cluster server's `unwrap()`; commands are routed by key). */
   constructor(redis: Redis | Cluster, options: StreamHistoryOptions = {}) {
@@ -78,14 +73,18 @@ export class StreamHistory {
     this.redis = redis as Redis;
     this.keyPrefix = options.keyPrefix ?? '';
     this.deserializer = options.deserializer ?? new JsonEntryDeserializer();
+    validatePartitions(options.partitions);
+    this.partitions = options.partitions ?? {};
   }
 
   /**
    * The entries of `stream` in `range`, oldest first (newest first with `reverse`), fetched a page at a time as the
-   * loop asks for them. A missing stream has no entries.
+   * loop asks for them. A missing stream has no entries. A partitioned stream's partitions are merged by id; each
+   * stream numbers its own entries, so two partitions can hold the same id: those come in partition order (reversed
+   * with `reverse`), and a bound `(id` leaves the id out of every partition.
    */
   async *read(stream: string, range: HistoryRange = {}): AsyncGenerator<HistoryEntry, void, undefined> {
-    const keys = this.keysOf(stream);
+    const keys = await this.keysOf(stream);
     if (keys.length === 1) {
       yield* this.readKey(stream, keys[0], range);
       return;
@@ -99,14 +98,18 @@ export class StreamHistory {
   }
 
   /**
-   * The Redis keys a stream name reads: its prefixed key. A name that covers several keys (partitions) would list
-   * them all here; `read` merges them by id.
+   * The Redis keys a stream name covers: its prefixed key, or its partitions' keys in partition order (the count
+   * recorded in Redis, checked against `partitions` when given there).
    */
-  private keysOf(stream: string): string[] {
-    return [this.keyPrefix + stream];
+  keysOf(stream: string): Promise<StreamKey[]> {
+    return streamKeysOf(this.redis, this.keyPrefix, stream, this.partitions[stream]);
   }
 
-  private async *readKey(stream: string, key: string, range: HistoryRange): AsyncGenerator<HistoryEntry, void> {
+  private async *readKey(
+    stream: string,
+    { key, partition }: StreamKey,
+    range: HistoryRange,
+  ): AsyncGenerator<HistoryEntry, void> {
     const pageSize = range.pageSize ?? 500;
     const reverse = range.reverse ?? false;
     let start = rangeStart(range.since ?? '-');
@@ -115,7 +118,7 @@ export class StreamHistory {
     while (left > 0) {
       const page = await readRange(this.redis, key, start, end, Math.min(pageSize, left), reverse);
       for (const [id, fields] of page) {
-        if (fields) yield this.decodeEntry(stream, id, fields);
+        if (fields) yield this.decodeEntry(stream, id, fields, partition);
       }
       left -= page.length;
       if (page.length < pageSize) return;
@@ -137,7 +140,8 @@ export class StreamHistory {
    * or after it), an entry id (the entries after it, as XGROUP SETID), `'$'` (only new entries) or `'0'` (the whole
    * stream). Sets ENTRIESREAD so the group's `lag` stays right. Refused with `GroupHasPendingError` while its consumers
    * hold unacknowledged entries, unless `force`: those then stay pending with their consumers, to be acked, retried
-   * or claimed as usual, while the group reads on from its new position.
+   * or claimed as usual, while the group reads on from its new position. A partitioned stream's group is moved on
+   * every partition, `to` applying to each (`'$'`: each partition's end); partition leases are left as they are.
    */
   async resetGroup(
     stream: string,
@@ -145,33 +149,23 @@ export class StreamHistory {
     to: StreamPosition,
     options: { force?: boolean } = {},
   ): Promise<GroupReset> {
-    const key = this.keyPrefix + stream;
-    const end = await streamEnd(this.redis, key);
-    if (!end) throw new StreamNotFoundError(stream, key);
-    let pending;
-    try {
-      pending = await pendingSummary(this.redis, key, group);
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith('NOGROUP')) throw new GroupNotFoundError(stream, key, group);
-      throw err;
-    }
-    if (pending.count > 0 && !options.force)
-      throw new GroupHasPendingError(stream, group, pending.count, pending.consumers);
-    const previousId = (await lastDeliveredId(this.redis, key, group)) ?? '0-0';
-    const position = await groupPosition(this.redis, key, end, to);
-    await setGroupId(this.redis, key, group, position.id, position.entriesRead);
-    return { stream, group, previousId, id: position.id, toRead: position.toRead, pending: pending.count };
+    return resetGroupOn(this.redis, stream, await this.keysOf(stream), group, to, options.force ?? false);
   }
 
   /** Decodes one entry as `read` does (for a reader of new entries, such as the CLI's `tail`). */
-  decodeEntry(stream: string, id: string, fields: string[]): HistoryEntry {
-    const timestamp = new Date(idTimestamp(id));
+  decodeEntry(stream: string, id: string, fields: string[], partition?: number): HistoryEntry {
+    const entry = {
+      stream,
+      ...(partition === undefined ? {} : { partition }),
+      id,
+      timestamp: new Date(idTimestamp(id)),
+    };
     try {
       const { data, headers } = this.deserializer.deserialize(fields);
-      return { stream, id, timestamp, data, headers, fields };
+      return { ...entry, data, headers, fields };
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
-      return { stream, id, timestamp, data: undefined, headers: {}, fields, error };
+      return { ...entry, data: undefined, headers: {}, fields, error };
     }
   }
 }

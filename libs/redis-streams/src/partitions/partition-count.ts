@@ -12,3 +12,33 @@ export async function checkPartitionCount(redis: Redis, stream: string, key: str
   const recorded = Number(await redis.get(countKey));
   if (recorded !== count) throw new PartitionCountMismatchError(stream, count, recorded);
 }
+
+/**
+ * The partition count of a stream key for a reader (history, group reset), which records nothing: the recorded count,
+ * checked against `configured` when given; `configured` when none is recorded; `undefined` for a plain stream.
+ */
+export async function readPartitionCount(
+  redis: Redis,
+  stream: string,
+  key: string,
+  configured: number | undefined,
+): Promise<number | undefined> {
+  const countKey = partitionCountKey(key);
+  const text = await redis.get(countKey);
+  if (text === null) return configured;
+  const recorded = Number(text);
+  if (!Number.isInteger(recorded) || recorded < 1)
+    throw new Error(
+      `Redis key "${countKey}" should hold the partition count of stream "${stream}" but holds "${text}".`,
+    );
+  if (configured !== undefined && configured !== recorded) {
+    throw new PartitionCountMismatchError(
+      stream,
+      configured,
+      recorded,
+      `reading ${configured} partitions would miss entries or read streams that are not its partitions. Set ` +
+        `\`partitions: { '${stream}': ${recorded} }\` on StreamHistory, or leave \`partitions\` out: it reads the recorded count.`,
+    );
+  }
+  return recorded;
+}
