@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --only consume,emit] [-- --profile] [-- --no-build]`
 // Benchmarks the built library (package `nestjs-redis-streams`) against raw ioredis loops on a private redis-server.
+// Scenarios (names for --only): consume, scaling, broadcast, emit, latency, memory, tracing, nestRedis, partitions,
+// durability; the last two (bench/scenarios/) start Redis servers of their own: a 3-master cluster, a master + replica.
 // Every scenario runs our transport and its raw baseline in the same run, interleaved over rounds; the report gives
 // medians and the median of the per-round ratios. Prints a table and writes bench/results.json.
 import { execFileSync } from 'node:child_process';
@@ -12,8 +14,11 @@ import { killAll, startWorker } from './lib/children.mjs';
 import { fill, PAYLOAD_BYTES, payloadJson } from './lib/payload.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { startRedis } from './lib/redis-server.mjs';
-import { groupState, waitDrained } from './lib/redis-info.mjs';
-import { fmtMb, fmtMs, fmtRate, fmtRatio, median, table } from './lib/stats.mjs';
+import { groupState, redisCpu, waitDrained } from './lib/redis-info.mjs';
+import { interleave, medianOf } from './lib/rounds.mjs';
+import { fmtMb, fmtMs, fmtRate, fmtRatio, table } from './lib/stats.mjs';
+import { durableEmit } from './scenarios/durable-emit.mjs';
+import { partitionedConsume } from './scenarios/partitioned-consume.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -276,12 +281,7 @@ async function nestRedisEmit(total = CONFIG.emitTotal) {
   return { rate: total / (done.ms / 1000), seconds: done.ms / 1000 };
 }
 
-/** CPU time redis-server has used (user + system), in ms. */
-async function redisCpuMs() {
-  const info = await redis.info('cpu');
-  const value = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)[1]);
-  return 1000 * (value('used_cpu_user') + value('used_cpu_sys'));
-}
+const redisCpuMs = () => redisCpu(redis);
 
 /** Calls and time per command since the last RESETSTAT (the bench's own XINFO polling included). */
 async function commandsSummary() {
@@ -297,32 +297,7 @@ async function commandsSummary() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Scenarios. Each returns { rounds, summary rows, targets }.
-
-/** Runs `steps` (name → async fn) in each round, alternating their order between rounds. */
-async function interleave(label, roundsCount, steps) {
-  const rounds = [];
-  const names = Object.keys(steps);
-  for (let r = 0; r < roundsCount; r++) {
-    const order = r % 2 === 0 ? names : [...names].reverse();
-    const round = {};
-    for (const name of order) {
-      round[name] = await steps[name]();
-      const value = round[name];
-      const cpu =
-        value.cpuUs === undefined
-          ? ''
-          : ` (CPU per entry: our side ${value.cpuUs.toFixed(1)} µs, Redis ${value.redisCpuUs.toFixed(1)} µs)`;
-      log(
-        `  ${label} round ${r + 1}/${roundsCount} ${name}: ${value.rate ? fmtRate(value.rate) + cpu : JSON.stringify(value)}`,
-      );
-    }
-    rounds.push(round);
-  }
-  return rounds;
-}
-
-const medianOf = (rounds, pick) => median(rounds.map(pick));
+// Scenarios. Each returns { rounds, summary rows, targets } (and notes to print under the table).
 
 const scenarios = {
   async consume() {
@@ -628,8 +603,20 @@ const scenarios = {
       targets: [],
     };
   },
+
+  /** A partitioned stream on a 3-master cluster, 1/2/4 processes, against one stream and one process. */
+  partitions: () => partitionedConsume(scenarioContext),
+
+  /** Emits confirmed by a replica (`durability`) against plain emits, on a master with one replica. */
+  durability: () => durableEmit(scenarioContext),
 };
 const shared = {};
+/** What the scenarios in bench/scenarios/ use; they start their own Redis servers. */
+const scenarioContext = {
+  config: CONFIG,
+  freshKey,
+  nestWorker: (env) => startWorker(NEST_WORKER, { COUNT: String(CONFIG.count), ...env }),
+};
 
 /** Consumes one backlog through the Nest worker under --cpu-prof and summarises where the time went. */
 async function profileConsume(impl) {
@@ -672,6 +659,12 @@ let redisUrl;
 let redis;
 
 async function main() {
+  const unknown = (only ?? []).filter((name) => !Object.hasOwn(scenarios, name));
+  if (unknown.length > 0) {
+    console.error(`--only: no scenario ${unknown.join(', ')}; the scenarios are ${Object.keys(scenarios).join(', ')}.`);
+    process.exitCode = 2;
+    return;
+  }
   if (!args.includes('--no-build')) build();
   const started = Date.now();
   const server = await startRedis();
@@ -679,7 +672,7 @@ async function main() {
   redis = server.client();
   const machine = versions();
   log(
-    `Private redis-server ${machine.redis} on port ${server.port}; ${quick ? 'quick' : 'full'} run; payload ${PAYLOAD_BYTES} bytes, COUNT ${CONFIG.count}.`,
+    `Private redis-server ${machine.redis} on port ${server.port}; ${quick ? 'quick' : 'full'} run; payload ${PAYLOAD_BYTES} bytes, COUNT ${CONFIG.count}; ${machine.cpu}.`,
   );
   const results = {
     date: new Date().toISOString(),
@@ -691,6 +684,7 @@ async function main() {
   };
   const rows = [];
   const targets = [];
+  const notes = [];
   try {
     for (const [name, run] of Object.entries(scenarios)) {
       if (only && !only.includes(name)) continue;
@@ -700,6 +694,7 @@ async function main() {
         results.scenarios[name] = { rounds: out.rounds, medians: out.medians };
         rows.push(...out.rows);
         targets.push(...out.targets);
+        notes.push(...(out.notes ?? []));
       } catch (err) {
         killAll();
         results.errors[name] = err.stack ?? String(err);
@@ -723,6 +718,7 @@ async function main() {
   writeFileSync(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   log(`\nResults (medians; ratio = median of per-round ours/raw), ${results.seconds.toFixed(0)} s:\n`);
   log(table(['scenario', 'nestjs-redis-streams', 'raw ioredis', 'ratio'], rows));
+  for (const note of notes) log(note);
   log('');
   log(
     table(
@@ -737,6 +733,9 @@ async function main() {
     process.exitCode = 1;
   }
 }
+
+// So that the exit handlers kill every worker and redis-server this run started when it is interrupted.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 main().catch((err) => {
   console.error(err);

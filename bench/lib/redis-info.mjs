@@ -28,3 +28,10 @@ export async function waitDrained(redis, key, group, lastId, { intervalMs = 2, t
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** CPU time a redis-server has used (user + system), in ms. */
+export async function redisCpu(redis) {
+  const info = await redis.info('cpu');
+  const value = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)[1]);
+  return 1000 * (value('used_cpu_user') + value('used_cpu_sys'));
+}

@@ -1,6 +1,7 @@
 // Starts a private redis-server for the benchmark on a free port (never 6379) with a temporary directory, without
 // persistence, and with no output-buffer limit for pub/sub subscribers (so Nest's Redis transport isn't disconnected
-// while it falls behind a fast publisher; Redis would otherwise drop it and the run would hang).
+// while it falls behind a fast publisher; Redis would otherwise drop it and the run would hang). Every server started
+// is killed when the benchmark exits, whatever happens.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -20,9 +21,18 @@ export function freePort() {
   });
 }
 
-export async function startRedis() {
-  let port = await freePort();
-  while (port === 6379) port = await freePort();
+/** Servers still running, killed (and their directories removed) if the benchmark exits without stopping them. */
+const live = new Map();
+process.on('exit', () => {
+  for (const [child, dir] of live) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** `port`: a free port chosen by the caller (a cluster node needs port + 10000 free too); `args`: more options. */
+export async function startRedis({ port, args = [] } = {}) {
+  while (port === undefined || port === 6379) port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'redis-streams-bench-'));
   const child = spawn(
     process.env.REDIS_SERVER_BIN ?? 'redis-server',
@@ -41,9 +51,11 @@ export async function startRedis() {
       'pubsub 0 0 0',
       '--loglevel',
       'warning',
+      ...args,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
+  live.set(child, dir);
   let spawnError;
   child.on('error', (err) => {
     spawnError = new Error(
@@ -69,6 +81,7 @@ export async function startRedis() {
       probe.disconnect();
       if (spawnError || Date.now() > deadline || child.exitCode !== null) {
         child.kill('SIGKILL');
+        live.delete(child);
         rmSync(dir, { recursive: true, force: true });
         throw spawnError ?? new Error(`redis-server did not start on port ${port}`);
       }
@@ -86,6 +99,7 @@ export async function startRedis() {
         child.kill('SIGTERM');
         await exited;
       }
+      live.delete(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

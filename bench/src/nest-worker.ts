@@ -4,15 +4,24 @@
 //               TRACING=idle the server has the tracing observer but no tracer provider is registered, with
 //               TRACING=recording a provider records every span and drops it (no export cost)
 //   broadcast   a Nest microservice with one @Broadcast handler, started on `go`, reading the stream from 0
-//   emit        RedisStreamsClient.emit, TOTAL entries, WINDOW emits in flight at a time
+//   emit        RedisStreamsClient.emit, TOTAL entries, WINDOW emits in flight at a time; with DURABILITY
+//               (`replicas:timeout`) the client's `durability` option; with KEYED=1 each entry has a key (`k<n>`)
 //   nest-redis  a Nest microservice on the built-in Transport.REDIS (pub/sub) with one @EventPattern handler
 //   nest-redis-emit  Nest's ClientRedis.emit, TOTAL messages, WINDOW in flight at a time
 // Handlers do what the raw loops do per entry: the payload is parsed (by the transport) and its number summed.
+// REDIS_CLUSTER (`host:port,…`) connects to a Redis Cluster instead of REDIS_URL; PARTITIONS=n makes STREAM a
+// partitioned stream of n partitions (server and client), PARTITION_LEASE_MS sets the server's partitionLeaseTime.
 import 'reflect-metadata';
 import { Controller, type INestMicroservice, Logger, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, EventPattern, Payload, Transport } from '@nestjs/microservices';
-import { Broadcast, RedisStreamsClient, RedisStreamsServer } from 'nestjs-redis-streams';
+import {
+  Broadcast,
+  type RedisConnection,
+  RedisStreamsClient,
+  RedisStreamsRecord,
+  RedisStreamsServer,
+} from 'nestjs-redis-streams';
 import { RedisStreamsTracing } from 'nestjs-redis-streams/tracing';
 import { firstValueFrom } from 'rxjs';
 import { LatencyRecorder } from '../lib/latency.mjs';
@@ -29,6 +38,8 @@ const TARGET = Number(env.TARGET ?? Infinity);
 const latency = env.LATENCY === '1' ? new LatencyRecorder(Number(env.WARMUP ?? 0)) : undefined;
 let processed = 0;
 let checksum = 0;
+const connection: RedisConnection = env.REDIS_CLUSTER ? { cluster: env.REDIS_CLUSTER.split(',') } : env.REDIS_URL!;
+const partitions = env.PARTITIONS ? { [STREAM]: Number(env.PARTITIONS) } : undefined;
 
 const control = new Map<string, (msg: Record<string, unknown>) => void>();
 process.on('message', (msg: { type: string }) => control.get(msg.type)?.(msg));
@@ -133,11 +144,13 @@ switch (env.BENCH_MODE) {
   case 'broadcast': {
     const isGroup = env.BENCH_MODE === 'group';
     const server = new RedisStreamsServer({
-      connection: env.REDIS_URL!,
+      connection,
       group: isGroup ? env.GROUP : undefined,
       consumer: env.CONSUMER,
       startId: '$',
       broadcastStartId: '0',
+      partitions,
+      partitionLeaseTime: env.PARTITION_LEASE_MS ? Number(env.PARTITION_LEASE_MS) : undefined,
     });
     if (env.TRACING === 'idle' || env.TRACING === 'recording') server.observe(await tracing(env.TRACING));
     const controller = !isGroup ? BroadcastController : HANDLER_DELAY_MS > 0 ? WaitingGroupController : GroupController;
@@ -159,11 +172,18 @@ switch (env.BENCH_MODE) {
     break;
   }
   case 'emit': {
-    const client = new RedisStreamsClient({ connection: env.REDIS_URL! });
+    const [replicas, timeout] = (env.DURABILITY ?? '').split(':').map(Number);
+    const durability = env.DURABILITY ? { replicas, timeout } : undefined;
+    const client = new RedisStreamsClient({ connection, partitions, durability });
     await client.connect();
     const warm = `${STREAM}:warm`;
+    const keyed = env.KEYED === '1';
     await emitAll(
-      (n) => firstValueFrom(client.emit(n < 0 ? warm : STREAM, makePayload(n))),
+      (n) => {
+        if (n < 0) return firstValueFrom(client.emit(warm, makePayload(n)));
+        const data = makePayload(n);
+        return firstValueFrom(client.emit(STREAM, keyed ? new RedisStreamsRecord(data, {}, { key: `k${n}` }) : data));
+      },
       () => client.close(),
     );
     break;
