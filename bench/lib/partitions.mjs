@@ -3,8 +3,9 @@
 
 export const partitionKeys = (stream, count) => Array.from({ length: count }, (_, p) => `${stream}:p${p}`);
 
-/** The lease of a partition in a group, holding its owner's consumer name. */
-const leaseKey = (key, group) => `${key}:lease:${group}`;
+/** The lease of a partition in a group (in the partition's slot), holding `<generation>:<owner's consumer name>`. */
+const leaseKey = (key, group) => `{${key}}:lease:${group}`;
+const ownerOf = (token) => (token === null ? null : token.slice(token.indexOf(':') + 1));
 
 /** `base` with a suffix such that its `count` partitions spread evenly over the masters (each hashes on its name). */
 export async function balancedName(cluster, base, count) {
@@ -21,7 +22,7 @@ export async function balancedName(cluster, base, count) {
 
 /** The owner of each partition (a consumer name, or null), from the lease keys. */
 export async function owners(redis, keys, group) {
-  return Promise.all(keys.map((key) => redis.get(leaseKey(key, group))));
+  return Promise.all(keys.map(async (key) => ownerOf(await redis.get(leaseKey(key, group)))));
 }
 
 /** Waits until every partition is owned and each of `consumers` owns its fair share; returns the owners. */
