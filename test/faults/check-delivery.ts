@@ -48,7 +48,11 @@ export function checkDelivery(e: Evidence, overtaken: Set<string>, v: Verdict): 
             `[effects] ${group}: the effects of ${id} were applied by run ${token}, which did not succeed`,
           );
         }
-        if (overtaken.has(token)) {
+        // A destroy during the overtaken run starts a new history, in which its reassertion may own the entry.
+        const run = mine.find((r) => r.token === token);
+        const destroyedDuring = destroys.some((f) => run && f.start >= run.start && f.start <= (run.end ?? Infinity));
+        if (overtaken.has(token) && destroyedDuring) v.stats['effects-after-destroy']++;
+        else if (overtaken.has(token)) {
           v.violations.push(
             `[effects] ${group}: run ${token} of ${id} applied its effects though it was overtaken while frozen`,
           );

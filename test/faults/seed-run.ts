@@ -29,6 +29,7 @@ const STATS = [
   'effects-lost-to-trim',
   'overlaps-after-freeze',
   'overlaps-after-stall',
+  'effects-after-destroy',
   'overlaps-after-destroy',
   'replayed-after-destroy',
   'destroys-unjudged',

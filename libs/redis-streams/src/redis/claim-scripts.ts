@@ -84,7 +84,9 @@ return rows
 
 /**
  * claim-abandoned-1: one XAUTOCLAIM step (entries idle at least min-idle-time, whoever holds them), with the delivery
- * count of each claimed entry.
+ * count of each claimed entry. Claims nothing while Redis has been up for less than min-idle-time: a restart counts
+ * the time it was down as idle, and may have lost the last refreshes (AOF writes once a second), so entries that live
+ * consumers hold look abandoned until their holders reconnect and refresh them.
  * Input: KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] min-idle-time, ARGV[4] cursor, ARGV[5] count.
  * Output: { next cursor, { { id, fields, count }... }, ids whose entries were deleted (Redis dropped their records) }.
  */
@@ -92,6 +94,8 @@ export const CLAIM_ABANDONED = new LuaScript(
   'claim-abandoned',
   1,
   `${HELPERS}
+local up = tonumber(string.match(redis.call('INFO', 'server'), 'uptime_in_seconds:(%d+)'))
+if up * 1000 < tonumber(ARGV[3]) then return { '0-0', {}, {} } end
 local reply = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
 local rows = {}
 for _, entry in ipairs(reply[2]) do

@@ -99,7 +99,9 @@ export class GroupMaintenance {
   }
 
   private async claim(): Promise<void> {
-    if (this.options.isClosing() || performance.now() < this.claimsFrom) return;
+    // Not while disconnected either: a claim queued offline would reach Redis before the holders' refreshes.
+    const offline = this.options.commands.status !== 'ready';
+    if (this.options.isClosing() || offline || performance.now() < this.claimsFrom) return;
     try {
       await this.options.sources.claimAbandoned();
     } catch (err) {
