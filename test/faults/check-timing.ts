@@ -117,10 +117,16 @@ export function checkBroadcast(e: Evidence, v: Verdict): void {
     const until = stoppedLast ? Infinity : (p.closeStart ?? exits.get(p.pid) ?? 0) - BROADCAST_GRACE_MS;
     const frozen = e.faults.filter((f) => f.kind === 'freeze' && f.pid === p.pid);
     const excused = (t: number): boolean => frozen.some((f) => t >= f.start && t <= f.end + BROADCAST_GRACE_MS);
-    const missed = e.universe.filter((id) => {
+    // Redis down or this process frozen: time in which the reader could not read.
+    const blackouts = e.faults.filter((f) => f.kind === 'restart' || (f.kind === 'freeze' && f.pid === p.pid));
+    const end = stoppedLast ? Infinity : (p.closeStart ?? exits.get(p.pid) ?? 0);
+    const couldRead = (t: number): boolean => readableTime(t, end, blackouts) >= BROADCAST_GRACE_MS;
+    const unseen = e.universe.filter((id) => {
       const t = idTime(id);
       return t > p.readyAt! && t <= until && !excused(t) && !p.broadcast.has(id);
     });
+    const missed = unseen.filter((id) => couldRead(idTime(id)));
+    v.stats['broadcast-unreadable'] += unseen.length - missed.length;
     const trimmed = missed.filter((id) => !e.inStream.has(id));
     v.stats['broadcast-trimmed-unseen'] += trimmed.length;
     if (missed.length > trimmed.length) {
@@ -130,6 +136,20 @@ export function checkBroadcast(e: Evidence, v: Verdict): void {
       );
     }
   }
+}
+
+/** How much of [from, to] lies outside every fault's [start, end]. */
+function readableTime(from: number, to: number, faults: { start: number; end: number }[]): number {
+  if (!Number.isFinite(to)) return Infinity;
+  let readable = 0;
+  let at = from;
+  for (const f of [...faults].sort((a, b) => a.start - b.start)) {
+    if (f.end <= at) continue;
+    if (f.start >= to) break;
+    readable += Math.max(0, f.start - at);
+    at = Math.max(at, f.end);
+  }
+  return readable + Math.max(0, to - at);
 }
 
 export function checkFaultsApplied(e: Evidence, v: Verdict): void {
