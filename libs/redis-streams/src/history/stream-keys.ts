@@ -20,6 +20,8 @@ export async function streamKeysOf(
   configured: number | undefined,
 ): Promise<StreamKey[]> {
   const key = keyPrefix + stream;
+  // A stream that exists under its own name is a plain one: no need to look for a count (nor for `+get` in the ACL).
+  if (configured === undefined && (await redis.exists(key)) === 1) return [{ key }];
   const count = await readPartitionCount(redis, stream, key, configured);
   if (count === undefined) return [{ key }];
   return Array.from({ length: count }, (_, partition) => ({ key: partitionKey(key, partition), partition }));
