@@ -1,5 +1,5 @@
-// Unit tests sit beside their source (libs/**/src/**/*.spec.ts); integration tests talk to a private redis-server
-// that test/support/redis-server.ts starts for each file. Chaos and e2e suites have configs of their own.
+// Unit tests sit beside their source (libs/**/src/**/*.spec.ts, apps/**/*.spec.ts); integration tests talk to a private
+// redis-server that test/support/redis-server.ts starts for each file. Chaos and e2e suites have configs of their own.
 /** @type {import('jest').Config} */
 export const base = {
   rootDir: '.',
@@ -22,7 +22,11 @@ export const base = {
 
 export default {
   ...base,
-  testMatch: ['<rootDir>/libs/**/src/**/*.spec.ts', '<rootDir>/test/integration/**/*.spec.ts'],
+  testMatch: [
+    '<rootDir>/libs/**/src/**/*.spec.ts',
+    '<rootDir>/apps/**/*.spec.ts',
+    '<rootDir>/test/integration/**/*.spec.ts',
+  ],
   // The Redis Cluster suite has its own stage: npm run test:cluster (test/jest-cluster.config.js).
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/cluster/'],
   testTimeout: 30_000,

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
-import { GROUPS, keys, STREAMS } from '../apps/shared/redis-keys.js';
+import { GROUPS, type KeySpace, keys, STREAMS } from '../apps/shared/redis-keys.js';
 import { readConsumers, readGroups } from '../apps/shared/stream-info.js';
 import type { HealthReport } from '../apps/shared/health.controller.js';
 import { allApps, type E2eStack, startStack } from './support/e2e-stack.js';
@@ -27,6 +27,8 @@ describe('sample apps (gateway → email ×2, push, BI)', () => {
   let stack: E2eStack;
   let redis: Redis;
   let prefix: string;
+  /** Where the apps' keys are: one Redis, under the stack's prefix. */
+  let space: KeySpace;
 
   beforeAll(async () => {
     // A simulated mail server latency and a small concurrency keep entries in flight, so a kill always catches some;
@@ -38,6 +40,7 @@ describe('sample apps (gateway → email ×2, push, BI)', () => {
       CLAIM_INTERVAL_MS: '250',
     });
     prefix = stack.keyPrefix;
+    space = { prefix, cluster: false };
     const { Redis } = await import('ioredis');
     redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: 3 });
   });
@@ -48,18 +51,18 @@ describe('sample apps (gateway → email ×2, push, BI)', () => {
   });
 
   async function sentBy(ids: string[]): Promise<(string | null)[]> {
-    return ids.length === 0 ? [] : redis.hmget(keys.sentMail(prefix), ...ids);
+    return ids.length === 0 ? [] : redis.hmget(keys.sentMail(space), ...ids);
   }
 
   it('sends each mail exactly once across the email replicas, and both replicas do work', async () => {
-    const before = Number(await redis.get(keys.sentMailCount(prefix)));
+    const before = Number(await redis.get(keys.sentMailCount(space)));
     const ids = await sendMails(stack, 300, 'exactly-once');
     await waitSettled(redis, prefix, BOTH);
 
     expect(new Set(ids).size).toBe(300);
     const senders = await sentBy(ids);
     expect(senders.filter((s) => s === null)).toHaveLength(0);
-    expect(Number(await redis.get(keys.sentMailCount(prefix))) - before).toBe(300);
+    expect(Number(await redis.get(keys.sentMailCount(space))) - before).toBe(300);
     expect(new Set(senders).size).toBe(stack.emailReplicas.length);
   });
 
@@ -70,22 +73,22 @@ describe('sample apps (gateway → email ×2, push, BI)', () => {
     const counters = (await stack.get<Counters>('bi', '/counters')).body;
     for (const stream of BOTH) {
       const length = await redis.xlen(prefix + stream);
-      expect(await sumHash(redis, keys.processed(prefix, GROUPS.notification, stream))).toBe(length);
-      expect(await sumHash(redis, keys.processed(prefix, GROUPS.bi, stream))).toBe(length);
+      expect(await sumHash(redis, keys.processed(space, GROUPS.notification, stream))).toBe(length);
+      expect(await sumHash(redis, keys.processed(space, GROUPS.bi, stream))).toBe(length);
       expect(counters.totals[stream]).toBe(length);
       expect(Object.values(counters.perMinute[stream]).reduce((a, b) => a + b, 0)).toBe(length);
     }
-    expect(await sumHash(redis, keys.processed(prefix, GROUPS.email, STREAMS.email))).toBe(
+    expect(await sumHash(redis, keys.processed(space, GROUPS.email, STREAMS.email))).toBe(
       await redis.xlen(prefix + STREAMS.email),
     );
   });
 
   it('loses nothing when an email replica is killed mid-run: the other replica takes over its pending mails', async () => {
-    const before = Number(await redis.get(keys.sentMailCount(prefix)));
+    const before = Number(await redis.get(keys.sentMailCount(space)));
     const [victim, survivor] = stack.emailReplicas;
     const sending = sendMails(stack, 400, 'kill', 24);
     await waitFor(
-      async () => Number(await redis.get(keys.sentMailCount(prefix))) - before >= 80,
+      async () => Number(await redis.get(keys.sentMailCount(space))) - before >= 80,
       '80 mails of the run sent before the kill',
       30_000,
     );
@@ -117,10 +120,10 @@ describe('sample apps (gateway → email ×2, push, BI)', () => {
 
     const senders = await sentBy(ids);
     expect(senders.filter((s) => s === null)).toHaveLength(0);
-    expect(Number(await redis.get(keys.sentMailCount(prefix))) - before).toBe(400);
+    expect(Number(await redis.get(keys.sentMailCount(space))) - before).toBe(400);
     const survivorConsumer = (await stack.get<Stats>(survivor, '/stats')).body.consumer;
     expect(await sentBy(abandoned.map(([id]) => id))).toEqual(abandoned.map(() => survivorConsumer));
-    expect(await redis.xlen(keys.deadLetters(prefix, STREAMS.email))).toBe(0);
+    expect(await redis.xlen(keys.deadLetters(space, STREAMS.email))).toBe(0);
   });
 
   it('processes entries written by redis-cli as plain fields like the gateway ones', async () => {
@@ -161,8 +164,8 @@ describe('sample apps (gateway → email ×2, push, BI)', () => {
         expect([group.name, compareIds(group.lastDeliveredId, id) >= 0]).toEqual([group.name, true]);
       }
       const length = await redis.xlen(prefix + stream);
-      expect(await sumHash(redis, keys.processed(prefix, GROUPS.bi, stream))).toBe(length);
-      expect(await sumHash(redis, keys.processed(prefix, GROUPS.notification, stream))).toBe(length);
+      expect(await sumHash(redis, keys.processed(space, GROUPS.bi, stream))).toBe(length);
+      expect(await sumHash(redis, keys.processed(space, GROUPS.notification, stream))).toBe(length);
     }
   });
 

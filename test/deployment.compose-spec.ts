@@ -3,7 +3,7 @@
 // first: SIGTERM to node, graceful shutdown) after which no started entry is left pending and nothing is lost. The e2e suites' own assertions run on the same
 // deployment through test/support/compose-stack.ts (a killed email container's mails taken over, among them).
 import type { Redis } from 'ioredis';
-import { GROUPS, keys, STREAMS } from '../apps/shared/redis-keys.js';
+import { GROUPS, type KeySpace, keys, STREAMS } from '../apps/shared/redis-keys.js';
 import { readGroups } from '../apps/shared/stream-info.js';
 import type { HealthReport } from '../apps/shared/health.controller.js';
 import { ComposeStack } from './support/compose-stack.js';
@@ -17,12 +17,15 @@ describe('the docker compose deployment', () => {
   let stack: ComposeStack;
   let redis: Redis;
   let prefix: string;
+  /** Where the apps' keys are: one Redis, under the stack's prefix. */
+  let space: KeySpace;
 
   beforeAll(async () => {
     // A slow mail server (1 s a mail, 5 at a time per replica: 10 mails/s) keeps the run going when the stop comes,
     // however slowly a busy machine starts `docker compose stop`.
     stack = await ComposeStack.start({ MAIL_SEND_DELAY_MS: '1000', CONCURRENCY: '5' });
     prefix = stack.keyPrefix;
+    space = { prefix, cluster: false };
     const { Redis } = await import('ioredis');
     redis = new Redis(stack.redisUrl, { maxRetriesPerRequest: 3 });
   });
@@ -34,8 +37,8 @@ describe('the docker compose deployment', () => {
     if (stack) expect(await stack.containers()).toEqual([]);
   });
 
-  const sentCount = async () => Number(await redis.get(keys.sentMailCount(prefix)));
-  const senders = (ids: string[]) => redis.hmget(keys.sentMail(prefix), ...ids);
+  const sentCount = async () => Number(await redis.get(keys.sentMailCount(space)));
+  const senders = (ids: string[]) => redis.hmget(keys.sentMail(space), ...ids);
   /** Each group's position and pending count on both streams (`entries-read` is not kept by every Redis restart). */
   const progress = () =>
     Promise.all(
@@ -102,6 +105,6 @@ describe('the docker compose deployment', () => {
     await waitSettled(redis, prefix, BOTH, 120_000);
     expect(await sentCount()).toBe(before + 200);
     expect((await senders(ids)).filter((s) => s === null)).toEqual([]);
-    expect(await redis.xlen(keys.deadLetters(prefix, STREAMS.email))).toBe(0);
+    expect(await redis.xlen(keys.deadLetters(space, STREAMS.email))).toBe(0);
   });
 });

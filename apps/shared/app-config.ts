@@ -1,6 +1,6 @@
 // Configuration of the sample apps, read from the environment once at start-up. The same names are used by the demo,
 // the e2e tests and docker-compose.yml (test/compose.e2e-spec.ts checks that they agree).
-import type { RedisStreamsServerOptions } from 'nestjs-redis-streams';
+import type { RedisConnection, RedisStreamsServerOptions } from 'nestjs-redis-streams';
 
 export type AppName = 'gateway' | 'email' | 'push' | 'bi';
 
@@ -17,6 +17,8 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** Every environment variable an app reads, with what it does. */
 export const ENV_VARS = Object.freeze({
   REDIS_URL: `Where Redis is (default ${DEFAULT_REDIS_URL}).`,
+  REDIS_CLUSTER:
+    'Some nodes of a Redis Cluster, host:port,host:port, to use instead of REDIS_URL (the others are discovered).',
   PORT: 'The HTTP port (defaults: gateway 3000, email 3001, push 3002, bi 3003).',
   HOST: 'The HTTP interface to bind (default 0.0.0.0).',
   CONSUMER_NAME: "This instance's consumer name in its groups (default: host name, pid and a random part).",
@@ -25,6 +27,8 @@ export const ENV_VARS = Object.freeze({
   CLAIM_INTERVAL_MS: 'How often abandoned entries are looked for (library default 5000).',
   CONCURRENCY: 'Entries one reader handles at once (library default 50).',
   MAIL_SEND_DELAY_MS: 'email only: simulated latency of sending one mail (default 0).',
+  EMIT_REPLICAS:
+    'gateway only: a request is accepted (202) once this many replicas have its entry (WAIT, 1 s at most; default 0).',
   LOG_LEVEL: 'Lowest Nest log level printed: error, warn, log, debug or verbose (default log).',
   BI_BACKFILL_FROM:
     'bi only: where a new BIGroup starts counting, as an ISO time or a duration ago (7d, 12h); default the whole stream.',
@@ -38,6 +42,8 @@ export type EnvName = keyof typeof ENV_VARS;
 export interface AppConfig {
   app: AppName;
   redisUrl: string;
+  /** The startup nodes of a Redis Cluster (REDIS_CLUSTER); when set, REDIS_URL is not used. */
+  redisCluster?: { host: string; port: number }[];
   host: string;
   port: number;
   consumer?: string;
@@ -46,6 +52,8 @@ export interface AppConfig {
   claimInterval?: number;
   concurrency?: number;
   mailSendDelayMs: number;
+  /** Replicas that must have an entry before the gateway answers 202; 0: don't wait. */
+  emitReplicas: number;
   logLevel: LogLevelName;
   /** Where the app's new consumer groups start (BI_BACKFILL_FROM); the stream's start when unset. */
   backfillFrom?: Date;
@@ -70,9 +78,14 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
   if (!(TRACES_EXPORTERS as readonly string[]).includes(exporter)) {
     throw new Error(`OTEL_TRACES_EXPORTER must be one of ${TRACES_EXPORTERS.join(', ')}; got "${exporter}".`);
   }
+  const redisCluster = clusterNodes(env, 'REDIS_CLUSTER');
+  if (redisCluster && nonEmpty(env, 'REDIS_URL')) {
+    throw new Error('Set REDIS_URL (one Redis) or REDIS_CLUSTER (a Redis Cluster), not both.');
+  }
   return {
     app,
     redisUrl: nonEmpty(env, 'REDIS_URL') ?? DEFAULT_REDIS_URL,
+    redisCluster,
     host: nonEmpty(env, 'HOST') ?? '0.0.0.0',
     port: integer(env, 'PORT', 1, 65_535) ?? DEFAULT_PORTS[app],
     consumer: nonEmpty(env, 'CONSUMER_NAME'),
@@ -81,6 +94,7 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
     claimInterval: integer(env, 'CLAIM_INTERVAL_MS', 0),
     concurrency: integer(env, 'CONCURRENCY', 1),
     mailSendDelayMs: integer(env, 'MAIL_SEND_DELAY_MS', 0) ?? 0,
+    emitReplicas: integer(env, 'EMIT_REPLICAS', 0) ?? 0,
     logLevel,
     backfillFrom: app === 'bi' ? time(env, 'BI_BACKFILL_FROM') : undefined,
     tracesExporter: exporter === 'none' ? undefined : (exporter as 'console' | 'otlp'),
@@ -95,7 +109,7 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
  */
 export function serverOptions(config: AppConfig, group?: string): RedisStreamsServerOptions {
   return {
-    connection: config.redisUrl,
+    connection: connectionOf(config),
     keyPrefix: config.keyPrefix,
     group,
     consumer: config.consumer,
@@ -106,6 +120,11 @@ export function serverOptions(config: AppConfig, group?: string): RedisStreamsSe
   };
 }
 
+/** Where the transport connects: the cluster's startup nodes (REDIS_CLUSTER), or REDIS_URL. */
+export function connectionOf(config: AppConfig): RedisConnection {
+  return config.redisCluster ? { cluster: config.redisCluster } : config.redisUrl;
+}
+
 /** The Nest log levels at and above `level`. */
 export function logLevels(level: LogLevelName): LogLevelName[] {
   return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1);
@@ -114,6 +133,20 @@ export function logLevels(level: LogLevelName): LogLevelName[] {
 function nonEmpty(env: NodeJS.ProcessEnv, name: EnvName): string | undefined {
   const value = env[name];
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** `host:port,host:port`: at least one node, each with a port. */
+function clusterNodes(env: NodeJS.ProcessEnv, name: EnvName): { host: string; port: number }[] | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  return raw.split(',').map((node) => {
+    const match = /^(.+):(\d{1,5})$/.exec(node.trim());
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65_535) {
+      throw new Error(`${name} must list cluster nodes as host:port,host:port (e.g. 10.0.0.1:7000); got "${raw}".`);
+    }
+    return { host: match[1], port };
+  });
 }
 
 /** An ISO time, or a duration ago such as `7d`, `12h`, `30m`. */

@@ -1,6 +1,7 @@
 // Reads what Redis knows about a stream and its groups (XINFO STREAM / GROUPS / CONSUMERS) into plain objects, for
-// /health, the dashboard and the demo's summary.
-import type { Redis } from 'ioredis';
+// /health and the dashboard. On a Redis Cluster, `redis` is an ioredis `Cluster`: each command goes to its key's node.
+import type { Cluster, Redis } from 'ioredis';
+import { type KeySpace, keys } from './redis-keys.js';
 
 export interface ConsumerInfo {
   name: string;
@@ -35,7 +36,7 @@ export interface StreamInfo {
 }
 
 /** XINFO GROUPS of `key`; an empty list when the stream does not exist. */
-export async function readGroups(redis: Redis, key: string): Promise<GroupInfo[]> {
+export async function readGroups(redis: Redis | Cluster, key: string): Promise<GroupInfo[]> {
   let rows: unknown[];
   try {
     rows = (await redis.call('XINFO', 'GROUPS', key)) as unknown[];
@@ -56,7 +57,7 @@ export async function readGroups(redis: Redis, key: string): Promise<GroupInfo[]
   });
 }
 
-export async function readConsumers(redis: Redis, key: string, group: string): Promise<ConsumerInfo[]> {
+export async function readConsumers(redis: Redis | Cluster, key: string, group: string): Promise<ConsumerInfo[]> {
   const rows = (await redis.call('XINFO', 'CONSUMERS', key, group)) as unknown[];
   return rows.map((row) => {
     const info = pairs(row);
@@ -65,12 +66,12 @@ export async function readConsumers(redis: Redis, key: string, group: string): P
 }
 
 /** Length, groups with their consumers, and dead letters of `stream` (a name without prefix). */
-export async function readStreamInfo(redis: Redis, prefix: string, stream: string): Promise<StreamInfo> {
-  const key = prefix + stream;
+export async function readStreamInfo(redis: Redis | Cluster, space: KeySpace, stream: string): Promise<StreamInfo> {
+  const key = space.prefix + stream;
   const [length, groups, deadLetters] = await Promise.all([
     redis.xlen(key),
     readGroups(redis, key),
-    redis.xlen(`${key}:dead`),
+    redis.xlen(keys.deadLetters(space, stream)),
   ]);
   let lastGeneratedId: string | null = null;
   let firstEntryId: string | null = null;

@@ -4,7 +4,7 @@ import { RedisStreamsContext } from 'nestjs-redis-streams';
 import type { AppConfig } from '../../shared/app-config.js';
 import { AppRedis } from '../../shared/app-redis.js';
 import { countProcessed } from '../../shared/processed-effect.js';
-import { keys, STREAMS } from '../../shared/redis-keys.js';
+import { type KeySpace, keys, keySpaceOf, STREAMS } from '../../shared/redis-keys.js';
 import { APP_CONFIG } from '../../shared/tokens.js';
 
 export interface Counters {
@@ -20,10 +20,14 @@ export interface Counters {
  */
 @Controller('counters')
 export class CountersController {
+  private readonly space: KeySpace;
+
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly redis: AppRedis,
-  ) {}
+  ) {
+    this.space = keySpaceOf(config);
+  }
 
   @EventPattern(STREAMS.email)
   email(@Payload() _data: unknown, @Ctx() ctx: RedisStreamsContext): void {
@@ -38,24 +42,26 @@ export class CountersController {
   /** GET /counters: the totals and per-minute counts, from Redis. */
   @Get()
   async read(): Promise<Counters> {
-    const prefix = this.config.keyPrefix;
     const streams = [STREAMS.email, STREAMS.push];
-    const [totals, ...minutes] = await Promise.all([
-      this.redis.client.hgetall(keys.biTotals(prefix)),
-      ...streams.map((stream) => this.redis.client.hgetall(keys.biPerMinute(prefix, stream))),
+    // Each stream's total is its own field, in one shared hash on one Redis and in its stream's hash on a cluster.
+    const [totals, minutes] = await Promise.all([
+      Promise.all(streams.map((stream) => this.redis.client.hget(keys.biTotals(this.space, stream), stream))),
+      Promise.all(streams.map((stream) => this.redis.client.hgetall(keys.biPerMinute(this.space, stream)))),
     ]);
     return {
-      totals: Object.fromEntries(streams.map((stream) => [stream, Number(totals[stream] ?? 0)])),
+      totals: Object.fromEntries(streams.map((stream, i) => [stream, Number(totals[i] ?? 0)])),
       perMinute: Object.fromEntries(streams.map((stream, i) => [stream, numbers(minutes[i])])),
     };
   }
 
+  /** Keys in the entry's stream slot on a cluster: each stream's counts are effects of its own entries. */
   private count(ctx: RedisStreamsContext): void {
-    const prefix = this.config.keyPrefix;
     const stream = ctx.getStream();
     const minute = ctx.getTimestamp().toISOString().slice(0, 16);
-    ctx.effects.hIncrBy(keys.biTotals(prefix), stream, 1).hIncrBy(keys.biPerMinute(prefix, stream), minute, 1);
-    countProcessed(ctx, prefix);
+    ctx.effects
+      .hIncrBy(keys.biTotals(this.space, stream), stream, 1)
+      .hIncrBy(keys.biPerMinute(this.space, stream), minute, 1);
+    countProcessed(ctx, this.space);
   }
 }
 

@@ -3,23 +3,27 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { RedisStreamsContext } from 'nestjs-redis-streams';
 import type { AppConfig } from '../../shared/app-config.js';
 import { countProcessed } from '../../shared/processed-effect.js';
-import { STREAMS } from '../../shared/redis-keys.js';
+import { type KeySpace, keySpaceOf, STREAMS } from '../../shared/redis-keys.js';
 import { APP_CONFIG } from '../../shared/tokens.js';
 import { MAIL_SENDER, type Mail, type MailSender } from './mail-sender.interface.js';
 
 @Controller()
 export class EmailController {
+  private readonly space: KeySpace;
+
   constructor(
     @Inject(MAIL_SENDER) private readonly sender: MailSender,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.space = keySpaceOf(config);
+  }
 
   /** Through the server's group (EmailServiceGroup): each mail to one replica. */
   @EventPattern(STREAMS.email)
   async send(@Payload() data: unknown, @Ctx() ctx: RedisStreamsContext): Promise<void> {
     const mail = toMail(data, ctx.getId());
     await this.sender.send(mail, { id: ctx.getId(), consumer: ctx.getConsumer(), effects: ctx.effects });
-    countProcessed(ctx, this.config.keyPrefix);
+    countProcessed(ctx, this.space);
   }
 }
 

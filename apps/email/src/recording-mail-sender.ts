@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '../../shared/app-config.js';
-import { keys } from '../../shared/redis-keys.js';
+import { type KeySpace, keys, keySpaceOf } from '../../shared/redis-keys.js';
 import { APP_CONFIG } from '../../shared/tokens.js';
 import type { Mail, MailDelivery, MailSender } from './mail-sender.interface.js';
 
@@ -12,11 +12,17 @@ import type { Mail, MailDelivery, MailSender } from './mail-sender.interface.js'
  */
 @Injectable()
 export class RecordingMailSender implements MailSender {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  private readonly delayMs: number;
+  private readonly space: KeySpace;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.delayMs = config.mailSendDelayMs;
+    this.space = keySpaceOf(config);
+  }
 
   async send(_mail: Mail, delivery: MailDelivery): Promise<void> {
-    if (this.config.mailSendDelayMs > 0) await sleep(this.config.mailSendDelayMs);
-    const prefix = this.config.keyPrefix;
-    delivery.effects.hSet(keys.sentMail(prefix), delivery.id, delivery.consumer).incrBy(keys.sentMailCount(prefix), 1);
+    if (this.delayMs > 0) await sleep(this.delayMs);
+    const { space } = this;
+    delivery.effects.hSet(keys.sentMail(space), delivery.id, delivery.consumer).incrBy(keys.sentMailCount(space), 1);
   }
 }

@@ -4,7 +4,7 @@ import { RedisStreamsContext } from 'nestjs-redis-streams';
 import type { AppConfig } from '../../shared/app-config.js';
 import { field } from '../../shared/payload-fields.js';
 import { countProcessed } from '../../shared/processed-effect.js';
-import { STREAMS } from '../../shared/redis-keys.js';
+import { type KeySpace, keySpaceOf, STREAMS } from '../../shared/redis-keys.js';
 import { APP_CONFIG } from '../../shared/tokens.js';
 
 /** A notification as a device would receive it. */
@@ -18,7 +18,11 @@ export interface Notification {
 export class NotificationsController {
   private readonly logger = new Logger(NotificationsController.name);
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  private readonly space: KeySpace;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.space = keySpaceOf(config);
+  }
 
   @EventPattern(STREAMS.push)
   push(@Payload() data: unknown, @Ctx() ctx: RedisStreamsContext): void {
@@ -36,6 +40,6 @@ export class NotificationsController {
   /** Stands in for a push provider; the delivery is counted exactly once per entry. */
   private notify(notification: Notification, ctx: RedisStreamsContext): void {
     this.logger.debug(`${ctx.getStream()} ${ctx.getId()} → ${notification.recipient}: ${notification.title}`);
-    countProcessed(ctx, this.config.keyPrefix);
+    countProcessed(ctx, this.space);
   }
 }

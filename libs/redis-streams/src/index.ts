@@ -1,5 +1,6 @@
 export { RedisStreamsClient } from './client/redis-streams.client.js';
 export { RedisStreamsRecord, type RedisStreamsRecordOptions } from './client/redis-streams.record.js';
+export { sameSlotKey } from './cluster/key-slot.js';
 export { REDIS_STREAMS_TRANSPORT, DATA_FIELD, HEADERS_FIELD, DEAD_LETTER_FIELDS } from './constants.js';
 export { RedisStreamsContext, type RedisStreamsEntryInfo } from './ctx-host/redis-streams.context.js';
 export { DeadLetters, type DeadLetter, type DeadLettersOptions } from './dead-letter/dead-letters.js';

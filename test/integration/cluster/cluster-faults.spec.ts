@@ -1,6 +1,7 @@
 import type { Cluster } from 'ioredis';
 import { RedisStreamsClient } from 'nestjs-redis-streams';
 import { keySlot } from '../../../libs/redis-streams/src/cluster/key-slot.js';
+import { connectOrExplain, createRedis } from '../../../libs/redis-streams/src/redis/connection.js';
 import { broadcastHandler, groupHandler, pendingCount, sleep } from '../../support/handlers.js';
 import { startService, type TestService } from '../../support/nest-app.js';
 import { RedisCluster } from '../../support/redis-cluster.js';
@@ -117,5 +118,34 @@ describe('resharding and failover while entries flow', () => {
     // during the election fail. Every entry stored after the promotion must be handled.
     const after = stored.filter((i) => i > Math.max(...[...handled.keys()].slice(0, promotedAt)));
     await expectAllHandled(after, handled, broadcast);
+  }, 90_000);
+
+  it('connects while a master is down, once its replica is promoted (a server or client starting mid-failover)', async () => {
+    // A master that still has a replica (the test above leaves one without); any master down stops every slot.
+    const pairs = await Promise.all(
+      (await cluster.masters()).map(async (port) => ({ master: port, replicas: await cluster.replicasOf(port) })),
+    );
+    const { master, replicas } = pairs.find((pair) => pair.replicas.length > 0)!;
+    const replica = replicas[0];
+    cluster.pause(replica); // no promotion while it is frozen: the cluster stays down
+    await cluster.kill(master);
+    await cluster.waitUntilDown();
+    const redis = createRedis({ cluster: cluster.startupNodes }, 'commands');
+    try {
+      // ioredis finds the cluster down in its first ready check and reconnects by itself; the promise of that first
+      // connect() never settles, so a start-up awaiting it alone would hang forever.
+      const reconnecting = new Promise((resolve) => redis.once('reconnecting', resolve));
+      let connected = false;
+      const connecting = connectOrExplain(redis).then(() => (connected = true));
+      await reconnecting;
+      cluster.resume(replica);
+      await waitFor(() => connected, 'the connection to be ready once the replica took over', 30_000);
+      await connecting;
+      expect(await redis.xadd(`${prefix}Orders`, '*', 'n', '1')).toMatch(/^\d+-\d+$/);
+    } finally {
+      cluster.resume(replica);
+      redis.disconnect();
+      await cluster.restart(master);
+    }
   }, 90_000);
 });

@@ -8,7 +8,7 @@ describe('the cluster test harness', () => {
   }, 60_000);
   afterAll(() => cluster?.stop());
 
-  it('moves a slot with its keys to another master, and survives a kill -9 of a master', async () => {
+  it('moves a slot with its keys to another master, survives a kill -9 of a master, and brings it back as a replica', async () => {
     const client = cluster.client();
     try {
       const key = `harness-${Math.random().toString(36).slice(2)}`;
@@ -30,6 +30,18 @@ describe('the cluster test harness', () => {
       expect(await cluster.masters()).toHaveLength(3);
       await client.xadd(key, '*', 'n', 'after');
       expect(await client.xlen(key)).toBe(26);
+
+      // The killed node comes back as the promoted master's replica, with its data (WAIT 1 needs it).
+      await cluster.restart(replica);
+      expect(await cluster.masterOf(slot)).toBe(promoted);
+      expect(await client.xlen(key)).toBe(26);
+      await client.xadd(key, '*', 'n', 'replicated');
+      expect(
+        await client
+          .nodes('master')
+          .find((node) => node.options.port === promoted)!
+          .wait(1, 5000),
+      ).toBe(1);
     } finally {
       client.disconnect();
     }

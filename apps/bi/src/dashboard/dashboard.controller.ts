@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Inject, Redirect } from '@nestjs/common';
 import type { AppConfig } from '../../../shared/app-config.js';
 import { AppRedis } from '../../../shared/app-redis.js';
-import { STREAMS } from '../../../shared/redis-keys.js';
+import { keySpaceOf, STREAMS } from '../../../shared/redis-keys.js';
 import { readStreamInfo, type StreamInfo } from '../../../shared/stream-info.js';
 import { APP_CONFIG } from '../../../shared/tokens.js';
 import { DASHBOARD_HTML } from './dashboard.page.js';
@@ -29,7 +29,7 @@ export class DashboardController {
   @Get('dashboard/streams')
   async streams(): Promise<{ at: string; streams: StreamInfo[] }> {
     const streams = await Promise.all(
-      [STREAMS.email, STREAMS.push].map((stream) => readStreamInfo(this.redis.client, this.config.keyPrefix, stream)),
+      [STREAMS.email, STREAMS.push].map((stream) => readStreamInfo(this.redis.client, keySpaceOf(this.config), stream)),
     );
     return { at: new Date().toISOString(), streams };
   }

@@ -85,9 +85,14 @@ export async function connectOrExplain(redis: Redis | Cluster): Promise<void> {
   const onError = (err: Error): void => {
     cause ??= err;
   };
+  // An ioredis Cluster whose first ready check fails (CLUSTERDOWN while a master is being failed over, or the dead
+  // master asked) reconnects by itself and becomes ready, but the promise of its first connect() never settles.
+  let onReady = (): void => undefined;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
   redis.on('error', onError);
+  redis.once('ready', onReady);
   try {
-    await redis.connect();
+    await Promise.race([redis.connect(), ready]);
   } catch (err) {
     const reason = cause ?? (err instanceof Error ? err : new Error(String(err)));
     const message = `Could not connect to Redis at ${describeTarget(redis)}: ${reason.message}. ${connectHint(reason.message)}`;
@@ -96,6 +101,7 @@ export async function connectOrExplain(redis: Redis | Cluster): Promise<void> {
     throw new Error(message, { cause: reason });
   } finally {
     redis.off('error', onError);
+    redis.off('ready', onReady);
   }
 }
 
