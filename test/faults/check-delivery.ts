@@ -51,7 +51,13 @@ export function checkDelivery(e: Evidence, overtaken: Set<string>, v: Verdict): 
         // A destroy during the overtaken run starts a new history, in which its reassertion may own the entry.
         const run = mine.find((r) => r.token === token);
         const destroyedDuring = destroys.some((f) => run && f.start >= run.start && f.start <= (run.end ?? Infinity));
+        // Nobody else's run succeeded: the overtaker died, and this consumer's own claim gave the entry back to it.
+        const reclaimed =
+          run &&
+          !mine.some((r) => r.ok && r.consumer !== run.consumer) &&
+          mine.some((r) => r.consumer === run.consumer && r.start > run.start);
         if (overtaken.has(token) && destroyedDuring) v.stats['effects-after-destroy']++;
+        else if (overtaken.has(token) && reclaimed) v.stats['effects-after-reclaim']++;
         else if (overtaken.has(token)) {
           v.violations.push(
             `[effects] ${group}: run ${token} of ${id} applied its effects though it was overtaken while frozen`,

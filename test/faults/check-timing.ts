@@ -28,6 +28,14 @@ export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
           v.stats['overlaps-after-freeze']++;
           continue;
         }
+        // The second runner was frozen past minIdleTime with the entry already delivered to it (its read's reply, or
+        // its queue), and ran it on waking up, after another consumer had claimed it meanwhile.
+        if (
+          freezes.some((f) => f.pid === second.pid && f.end <= second.start && second.start - f.end <= DELIVERY_LEAD_MS)
+        ) {
+          v.stats['overlaps-after-freeze']++;
+          continue;
+        }
         // Refreshes run every quarter of minIdleTime: an event loop stalled for half of it (a starved CPU) may let
         // the entry look idle for minIdleTime, as a freeze would.
         const stalls = e.log.processes.get(first.pid)?.stalls ?? [];

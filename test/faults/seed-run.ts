@@ -30,6 +30,7 @@ const STATS = [
   'overlaps-after-freeze',
   'overlaps-after-stall',
   'effects-after-destroy',
+  'effects-after-reclaim',
   'broadcast-unreadable',
   'overlaps-after-destroy',
   'replayed-after-destroy',

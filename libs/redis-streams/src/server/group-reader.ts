@@ -76,7 +76,14 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       onLost: (entry) => this.lost(entry),
     });
     const isClosing = (): boolean => this.closing;
-    this.sources = new GroupSources({ ...group, keys: this.keys, ledger: this.ledger, queue: this.queue, isClosing });
+    this.sources = new GroupSources({
+      ...group,
+      keys: this.keys,
+      ledger: this.ledger,
+      queue: this.queue,
+      isClosing,
+      delivered: (key, id) => this.maintenance.delivered(key, id),
+    });
     this.maintenance = new GroupMaintenance({
       ...group,
       keys: this.keys,

@@ -18,6 +18,8 @@ export interface SourceOptions {
   logger: LoggerService;
   observer?: RedisStreamsObserver;
   isClosing: () => boolean;
+  /** Told the newest id taken from a stream: the group has delivered at least that far (see `recreateGroups`). */
+  delivered: (key: string, id: string) => void;
 }
 
 /**
@@ -136,6 +138,7 @@ export class GroupSources {
   /** `what` names the take for its log line; the start-up recovery of own pending entries logs none, as before. */
   private accept(key: string, rows: ClaimedEntry[], since: number, what?: (n: number) => string): number {
     const { ledger, queue, logger, group, consumer } = this.options;
+    if (rows.length > 0) this.options.delivered(key, rows[rows.length - 1].id);
     const trimmed = rows.filter((row) => row.fields === null).map((row) => row.id);
     if (trimmed.length > 0) {
       logger.warn?.(
