@@ -59,6 +59,28 @@ describe('ownership of held entries', () => {
     expect(order).toEqual(ids.map(() => 'A…B'));
   });
 
+  it('does not run what a paused consumer was given before its pause once another consumer has claimed it', async () => {
+    proxy = new FreezingProxy(fx.redis.port);
+    await proxy.start();
+    const log = new RunLog();
+    const slow = log.wrap(() => sleep(2500));
+    await fx.start([groupHandler('Jobs', slow)], { consumer: 'A', connection: proxy.url, heartbeatInterval: 60_000 });
+    await sleep(300); // A's blocking read waits at Redis
+    proxy.freeze(); // A is paused: Redis delivers into its read, and the reply waits
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await fx.client.dispatch('Jobs', { i }));
+    await fx.start([groupHandler('Jobs', slow)], { consumer: 'B' });
+    await waitFor(() => log.runs.filter((r) => r.consumer === 'B').length === 5, 'B claimed or read all five');
+    proxy.thaw(); // A wakes up with a read reply of entries B runs now
+    await waitFor(
+      async () => (await pendingCount(fx.admin, fx.key('Jobs'), 'G')) === 0 && log.runs.every((r) => r.end),
+      'all acked',
+      10_000,
+    );
+    expect(log.overlaps()).toEqual([]);
+    expect(ids.map((id) => log.of(id).map((r) => r.consumer))).toEqual(ids.map(() => ['B']));
+  });
+
   it('never runs one entry twice at once in one consumer when reads are lost while entries are retried', async () => {
     proxy = new FreezingProxy(fx.redis.port, 100);
     await proxy.start();

@@ -42,6 +42,8 @@ export class EntryLedger {
   /** Acks of entries too young to have been claimed by anyone (see `ack`). */
   private readonly youngAcks = new Map<string, string[]>();
   private flushScheduled = false;
+  private refreshing?: Promise<void>;
+  private nextRefresh?: Promise<void>;
 
   constructor(private readonly options: LedgerOptions) {}
 
@@ -118,7 +120,29 @@ export class EntryLedger {
   }
 
   /** Resets the idle time of every held entry; marks those another consumer has taken as lost (never acked here). */
-  async refresh(): Promise<void> {
+  refresh(): Promise<void> {
+    const run = this.refreshHeld().finally(() => {
+      if (this.refreshing === run) this.refreshing = undefined;
+    });
+    this.refreshing = run;
+    return run;
+  }
+
+  /**
+   * A refresh that starts after this call (one under way may have listed the held entries before the caller's), shared
+   * by the callers that ask while it waits.
+   */
+  refreshNow(): Promise<void> {
+    this.nextRefresh ??= (this.refreshing ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        this.nextRefresh = undefined;
+        return this.refresh();
+      });
+    return this.nextRefresh;
+  }
+
+  private async refreshHeld(): Promise<void> {
     const { commands, group, consumer } = this.options;
     for (const [key, entries] of this.byKey()) {
       const ids = [...entries.keys()];

@@ -163,9 +163,18 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     await this.sources.takeBackLostRead();
   }
 
-  protected override handle(entry: QueuedEntry, done: () => void): void {
+  protected override handle(entry: QueuedEntry, done: () => void, rechecked = false): void {
     const sub = this.subscriptions.get(entry.key)!;
     entry.done = done;
+    if (!rechecked && !entry.lost && performance.now() - entry.since >= this.group.minIdleTime) {
+      // Not refreshed for minIdleTime (this process was paused, or the connection came back): another consumer may
+      // have claimed it meanwhile. A refresh says whether it is still this consumer's before it runs.
+      void this.ledger
+        .refreshNow()
+        .catch(() => undefined) // Redis unreachable: run it (at-least-once); its ack checks ownership anyway
+        .then(() => (this.closing ? this.finish(entry) : this.handle(entry, done, true)));
+      return;
+    }
     if (entry.lost) {
       // Another consumer took it over while it waited in the queue here (this process was paused): running it too
       // would be the concurrent duplicate that refreshing is meant to prevent.
