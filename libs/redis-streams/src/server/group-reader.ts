@@ -165,7 +165,9 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       this.logEntry('warn', entry, 'not run here: another consumer took it over while it was queued');
       return this.finish(entry);
     }
-    if (entry.deliveries > sub.maxDeliveries) {
+    // In order with dead-lettering off, an entry is never given up: left pending, the next ones would overtake it (its
+    // retries, and a takeover's recovery, raise its count past the cap).
+    if (entry.deliveries > sub.maxDeliveries && !(this.ordered && sub.deadLetterKey === false)) {
       const reason = `Delivered ${entry.deliveries - 1} times without success (the consumers stopped or failed before finishing).`;
       this.deadLetter(entry, sub, { ...this.source, reason });
       return this.finish(entry);
