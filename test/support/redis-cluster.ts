@@ -171,12 +171,13 @@ export class RedisCluster {
   }
 
   /**
-   * Kills the master serving `slot` with SIGKILL and waits until one of its replicas is promoted and the cluster is
-   * healthy again. Returns the new master's port.
+   * Kills the master serving `slot` with SIGKILL (then runs `afterKill`) and waits until one of its replicas is
+   * promoted and the cluster is healthy again. Returns the new master's port.
    */
-  async killMasterOf(slot: number): Promise<number> {
+  async killMasterOf(slot: number, afterKill?: () => void): Promise<number> {
     const oldPort = await this.masterOf(slot);
     await this.node(oldPort).kill('SIGKILL');
+    afterKill?.();
     let newPort = oldPort;
     await waitFor(
       async () => {
@@ -194,12 +195,41 @@ export class RedisCluster {
     return newPort;
   }
 
+  /** The port of the (first) replica of the master serving `slot`. */
+  async replicaOf(slot: number): Promise<number> {
+    const masterPort = await this.masterOf(slot);
+    const masterId = (await this.nodeInfos()).find((n) => n.port === masterPort)!.id;
+    const lines = (await this.command(this.node(masterPort), ['CLUSTER', 'REPLICAS', masterId])) as string[];
+    return Number(/:(\d+)@/.exec(String(lines[0]))?.[1]);
+  }
+
+  /** Waits until the replicas of the master serving `slot` have all of its writes so far (a first sync takes ~5 s). */
+  async waitForReplication(slot: number): Promise<void> {
+    const master = this.node(await this.masterOf(slot));
+    await waitFor(async () => {
+      const info = await this.ask(master, ['INFO', 'replication']);
+      const offset = /master_repl_offset:(\d+)/.exec(info)?.[1];
+      const replicas = [...info.matchAll(/^slave\d+:.*state=(\w+),offset=(\d+)/gm)];
+      return replicas.length > 0 && replicas.every(([, state, at]) => state === 'online' && at === offset);
+    }, `the replicas of ${master.port} to catch up`);
+  }
+
+  /**
+   * Closes the replication links of the master serving `slot` (CLIENT KILL TYPE replica): a replica frozen meanwhile
+   * (`signal`) can't reconnect, so it misses the master's writes from then on.
+   */
+  async cutReplicationOf(slot: number): Promise<void> {
+    await this.command(this.node(await this.masterOf(slot)), ['CLIENT', 'KILL', 'TYPE', 'replica']);
+  }
+
+  /** Sends `signal` to the node on `port`: SIGSTOP freezes it (a replica stops taking its master's writes), SIGCONT thaws it. */
+  signal(port: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.node(port).process?.kill(signal);
+  }
+
   /** Promotes a replica of the master serving `slot` with CLUSTER FAILOVER (no data lost). Returns its port. */
   async failoverMasterOf(slot: number): Promise<number> {
-    const oldPort = await this.masterOf(slot);
-    const oldId = (await this.nodeInfos()).find((n) => n.port === oldPort)!.id;
-    const lines = (await this.command(this.node(oldPort), ['CLUSTER', 'REPLICAS', oldId])) as string[];
-    const replicaPort = Number(/:(\d+)@/.exec(String(lines[0]))?.[1]);
+    const replicaPort = await this.replicaOf(slot);
     // A manual failover gives up after a few seconds when the replica can't catch up in time (a loaded machine); ask
     // again until it has taken over.
     for (let attempt = 1; ; attempt++) {

@@ -98,7 +98,11 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     });
   }
 
-  /** The shared connection reconnected: Redis may have restarted and lost the last refreshes (AOF fsyncs each second). */
+  /**
+   * The shared connection reconnected: Redis may have restarted and lost the last refreshes (AOF fsyncs each second).
+   * A Cluster says 'ready' only when it reconnects as a whole; a master that dies or restarts (its replica promoted
+   * without the last writes) ends that node's connection alone ('-node').
+   */
   private readonly onReconnect = (): void => {
     this.ledger.markStale();
     this.maintenance.holdOffClaims();
@@ -114,6 +118,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
 
   protected override async prepare(): Promise<void> {
     this.commands.on('ready', this.onReconnect);
+    this.commands.on('-node', this.onReconnect);
     await this.maintenance.ensureGroups();
     // Upkeep first: the entries recovery takes are kept fresh while it goes on.
     this.maintenance.start();
@@ -472,6 +477,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     }
     this.maintenance.stop();
     this.commands.off('ready', this.onReconnect);
+    this.commands.off('-node', this.onReconnect);
     this.ledger.flushAcks();
     // Redis may be unreachable: what isn't written by then stays pending and is recovered later.
     if (!(await this.writes.settle(CLOSE_WRITES_MS))) {
