@@ -108,6 +108,12 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.maintenance.holdOffClaims();
   };
 
+  /**
+   * The shared connection closed: a claim started while it is down waits in ioredis's offline queue, which is sent on
+   * reconnect before anyone's refreshes could be, so none is started until `onReconnect` (and minIdleTime) has passed.
+   */
+  private readonly onDisconnect = (): void => this.maintenance.holdOffClaims();
+
   private get commands(): Redis {
     return this.group.commands;
   }
@@ -119,6 +125,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   protected override async prepare(): Promise<void> {
     this.commands.on('ready', this.onReconnect);
     this.commands.on('-node', this.onReconnect);
+    this.commands.on('close', this.onDisconnect);
     await this.maintenance.ensureGroups();
     // Upkeep first: the entries recovery takes are kept fresh while it goes on.
     this.maintenance.start();
@@ -478,6 +485,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.maintenance.stop();
     this.commands.off('ready', this.onReconnect);
     this.commands.off('-node', this.onReconnect);
+    this.commands.off('close', this.onDisconnect);
     this.ledger.flushAcks();
     // Redis may be unreachable: what isn't written by then stays pending and is recovered later.
     if (!(await this.writes.settle(CLOSE_WRITES_MS))) {
