@@ -186,6 +186,8 @@ export class PartitionOwner {
     try {
       const taken = await takeOverPending(commands, key, group, consumer);
       if (taken > 0) logger.log?.(`Took over ${taken} pending entries of partition ${partition} (${this.describe()}).`);
+      // Closing meanwhile gave it back (and closed the reader) without waiting for this tick: a closed reader stays so.
+      if (this.owned.get(partition)?.reader !== reader) return;
       await reader.start();
     } catch (err) {
       // Given back at once rather than left to expire: the next tick (here or elsewhere) takes it again.
