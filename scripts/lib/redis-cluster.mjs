@@ -234,12 +234,13 @@ export class RedisCluster {
   }
 
   /**
-   * Kills the master serving `slot` with SIGKILL and waits until one of its replicas is promoted and the cluster is
-   * healthy again. Returns the new master's port.
+   * Kills the master serving `slot` with SIGKILL (then runs `afterKill`) and waits until one of its replicas is
+   * promoted and the cluster is healthy again. Returns the new master's port.
    */
-  async killMasterOf(/** @type {number} */ slot) {
+  async killMasterOf(/** @type {number} */ slot, /** @type {(() => void) | undefined} */ afterKill = undefined) {
     const oldPort = await this.masterOf(slot);
     await this.node(oldPort).kill('SIGKILL');
+    afterKill?.();
     let newPort = oldPort;
     await waitFor(
       async () => {
@@ -272,6 +273,37 @@ export class RedisCluster {
       30_000,
     );
     await this.waitUntilHealthy();
+  }
+
+  /** The port of the (first) replica of the master serving `slot`. */
+  async replicaOf(/** @type {number} */ slot) {
+    const [port] = await this.replicasOf(await this.masterOf(slot));
+    return port;
+  }
+
+  /** Waits until the replicas of the master serving `slot` have all of its writes so far (a first sync takes ~5 s). */
+  async waitForReplication(/** @type {number} */ slot) {
+    const master = this.node(await this.masterOf(slot));
+    await waitFor(async () => {
+      const info = await this.ask(master, ['INFO', 'replication']);
+      const offset = /master_repl_offset:(\d+)/.exec(info)?.[1];
+      const replicas = [...info.matchAll(/^slave\d+:.*state=(\w+),offset=(\d+)/gm)];
+      return replicas.length > 0 && replicas.every(([, state, at]) => state === 'online' && at === offset);
+    }, `the replicas of ${master.port} to catch up`);
+  }
+
+  /**
+   * Closes the replication links of the master serving `slot` (CLIENT KILL TYPE replica): a replica frozen meanwhile
+   * (`signal`) can't reconnect, so it misses the master's writes from then on.
+   */
+  async cutReplicationOf(/** @type {number} */ slot) {
+    await this.command(this.node(await this.masterOf(slot)), ['CLIENT', 'KILL', 'TYPE', 'replica']);
+  }
+
+  /** SIGSTOP freezes the node on `port` (`pause`), SIGCONT thaws it (`resume`). */
+  signal(/** @type {number} */ port, /** @type {'SIGSTOP' | 'SIGCONT'} */ signal) {
+    if (signal === 'SIGSTOP') this.pause(port);
+    else this.resume(port);
   }
 
   /** Ports of the replicas of the master at `port`. */

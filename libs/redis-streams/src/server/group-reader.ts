@@ -17,6 +17,17 @@ import { WriteTracker } from './write-tracker.js';
 const NEST_GENERIC_ERROR = 'Internal server error';
 /** How long `close()` gives the last acks (and the consumer's removal) after handlers stopped. */
 const CLOSE_WRITES_MS = 2000;
+/** How often an entry of a partition whose lease is in doubt checks again whether it may start. */
+const LEASE_CHECK_MS = 100;
+
+/** What the reader of an owned partition knows of its lease (see `PartitionOwner`). */
+export interface PartitionReading {
+  /** The lease's key, and the token of this acquisition: reads check it in Redis (`readFenced`). */
+  lease: string;
+  token: string;
+  /** Whether the lease is surely still held here; an entry starts only then (another owner may be running it). */
+  isHeld: () => boolean;
+}
 
 export interface GroupReaderOptions extends StreamReaderOptions {
   group: string;
@@ -31,7 +42,7 @@ export interface GroupReaderOptions extends StreamReaderOptions {
    * Set for the reader of an owned partition: its reads are fenced by the partition's lease, every ack checks
    * ownership, and a failed entry blocks the partition until it succeeds or is dead-lettered (per-key order).
    */
-  partition?: { lease: string; token: string };
+  partition?: PartitionReading;
 }
 
 export interface DeadLetterEvent {
@@ -94,11 +105,21 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     });
   }
 
-  /** The shared connection reconnected: Redis may have restarted and lost the last refreshes (AOF fsyncs each second). */
+  /**
+   * The shared connection reconnected: Redis may have restarted and lost the last refreshes (AOF fsyncs each second).
+   * A Cluster says 'ready' only when it reconnects as a whole; a master that dies or restarts (its replica promoted
+   * without the last writes) ends that node's connection alone ('-node').
+   */
   private readonly onReconnect = (): void => {
     this.ledger.markStale();
     this.maintenance.holdOffClaims();
   };
+
+  /**
+   * The shared connection closed: a claim started while it is down waits in ioredis's offline queue, which is sent on
+   * reconnect before anyone's refreshes could be, so none is started until `onReconnect` (and minIdleTime) has passed.
+   */
+  private readonly onDisconnect = (): void => this.maintenance.holdOffClaims();
 
   private get commands(): Redis {
     return this.group.commands;
@@ -110,6 +131,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
 
   protected override async prepare(): Promise<void> {
     this.commands.on('ready', this.onReconnect);
+    this.commands.on('-node', this.onReconnect);
+    this.commands.on('close', this.onDisconnect);
     await this.maintenance.ensureGroups();
     // Upkeep first: the entries recovery takes are kept fresh while it goes on.
     this.maintenance.start();
@@ -151,7 +174,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
         this.keys,
         this.keys.map(() => '>'),
       );
-    const reply = await readFenced(this.redis, this.keys[0], { group, consumer, count, block, ...partition });
+    const { lease, token } = partition;
+    const reply = await readFenced(this.redis, this.keys[0], { group, consumer, count, block, lease, token });
     if (reply !== 'fenced') return reply;
     if (!this.fenced) this.options.logger.warn?.(`Lost the lease (${this.describe}): reading nothing more here.`);
     this.fenced = true;
@@ -181,7 +205,10 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       this.logEntry('warn', entry, 'not run here: another consumer took it over while it was queued');
       return this.finish(entry);
     }
-    if (entry.deliveries > sub.maxDeliveries) {
+    if (this.group.partition?.isHeld() === false) return this.awaitLease(entry);
+    // In order with dead-lettering off, an entry is never given up: left pending, the next ones would overtake it (its
+    // retries, and a takeover's recovery, raise its count past the cap).
+    if (entry.deliveries > sub.maxDeliveries && !(this.ordered && sub.deadLetterKey === false)) {
       const reason = `Delivered ${entry.deliveries - 1} times without success (the consumers stopped or failed before finishing).`;
       this.deadLetter(entry, sub, { ...this.source, reason });
       return this.finish(entry);
@@ -393,6 +420,21 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.ledger.release(entry);
   }
 
+  /**
+   * Holds a partition's entry, in its place, until the lease is confirmed again (then it starts), the entry is lost to
+   * the partition's new owner, or this reader closes (then it stays pending for that owner).
+   */
+  private awaitLease(entry: QueuedEntry): void {
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      entry.retry = undefined;
+      if (entry.done) this.handle(entry, entry.done);
+    }, LEASE_CHECK_MS);
+    timer.unref();
+    entry.retry = timer;
+    this.retryTimers.add(timer);
+  }
+
   private deadLetter(entry: QueuedEntry, sub: StreamSubscription, source: DeadLetterSource): void {
     if (sub.deadLetterKey === false) {
       this.logEntry('error', entry, `${source.reason}; dead-lettering is off, so it stays pending`);
@@ -458,6 +500,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     }
     this.maintenance.stop();
     this.commands.off('ready', this.onReconnect);
+    this.commands.off('-node', this.onReconnect);
+    this.commands.off('close', this.onDisconnect);
     this.ledger.flushAcks();
     // Redis may be unreachable: what isn't written by then stays pending and is recovered later.
     if (!(await this.writes.settle(CLOSE_WRITES_MS))) {

@@ -22,7 +22,7 @@ import { checkPartitionCount } from '../partitions/partition-count.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { BroadcastReader } from './broadcast-reader.js';
-import { type DeadLetterEvent, GroupReader } from './group-reader.js';
+import { type DeadLetterEvent, GroupReader, type PartitionReading } from './group-reader.js';
 import type { HandlerRoute, RedisStreamsObserver } from './redis-streams.observer.js';
 import { PartitionOwner } from './partition-owner.js';
 import { bySlot, checkingEffectSlots, push, streamKeys, takePartitioned } from './reader-layout.js';
@@ -167,7 +167,7 @@ export class RedisStreamsServer
       group: string,
       concurrency: number,
       streams: StreamSubscription[],
-      partition?: { lease: string; token: string },
+      partition?: PartitionReading,
     ): GroupReader =>
       new GroupReader({
         ...base,
