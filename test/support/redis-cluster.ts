@@ -49,6 +49,8 @@ class ClusterNode {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--cluster-enabled', 'yes'];
     args.push('--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000', '--save', '');
     args.push('--appendonly', 'no', '--daemonize', 'no', '--cluster-replica-validity-factor', '0');
+    // A replica (a new one, or a killed master back as one) syncs at once; by default the master waits 5 s for more.
+    args.push('--repl-diskless-sync-delay', '0');
     this.process = spawn(bin, args, { stdio: 'ignore' });
   }
 
@@ -67,6 +69,8 @@ interface NodeInfo {
   port: number;
   master: boolean;
   failed: boolean;
+  /** A replica's master (its id), `-` for a master. */
+  masterId: string;
 }
 
 export class RedisCluster {
@@ -172,11 +176,24 @@ export class RedisCluster {
 
   /**
    * Kills the master serving `slot` with SIGKILL and waits until one of its replicas is promoted and the cluster is
-   * healthy again. Returns the new master's port.
+   * healthy again. Returns the new master's port. With `replicaLagMs`, its replicas are cut off that long before the
+   * kill: the writes the master acknowledged meanwhile are lost with it, as when asynchronous replication lags under
+   * load. (Frozen with SIGSTOP so that they don't reconnect, and their links dropped, since what the master had sent
+   * would wait in their sockets and still reach them after a thaw.)
    */
-  async killMasterOf(slot: number): Promise<number> {
+  async killMasterOf(slot: number, replicaLagMs = 0): Promise<number> {
     const oldPort = await this.masterOf(slot);
-    await this.node(oldPort).kill('SIGKILL');
+    const infos = await this.nodeInfos();
+    const oldId = infos.find((n) => n.port === oldPort)!.id;
+    const replicas = replicaLagMs > 0 ? infos.filter((n) => n.masterId === oldId).map((n) => this.node(n.port)) : [];
+    for (const replica of replicas) replica.process?.kill('SIGSTOP');
+    try {
+      if (replicas.length > 0) await this.ask(this.node(oldPort), ['CLIENT', 'KILL', 'TYPE', 'replica']);
+      await new Promise((resolve) => setTimeout(resolve, replicaLagMs));
+      await this.node(oldPort).kill('SIGKILL');
+    } finally {
+      for (const replica of replicas) replica.process?.kill('SIGCONT');
+    }
     let newPort = oldPort;
     await waitFor(
       async () => {
@@ -192,6 +209,43 @@ export class RedisCluster {
     );
     await this.waitUntilHealthy();
     return newPort;
+  }
+
+  /**
+   * Starts a node that was killed (by `killMasterOf`) again, on its port and with its nodes.conf: it learns that its
+   * replica took over and rejoins as that one's replica. Resolves once it has synced and the cluster is healthy.
+   */
+  async restartNode(port: number): Promise<void> {
+    const node = this.node(port);
+    node.spawn();
+    await this.waitForPing(node);
+    await this.waitUntilHealthy();
+    await this.waitUntilReplicated();
+  }
+
+  /** Waits until every live replica's link to its master is up (a replica that has not synced confirms no WAIT). */
+  async waitUntilReplicated(timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      async () => {
+        for (const node of this.live()) {
+          const info = await this.ask(node, ['INFO', 'replication']).catch(() => '');
+          if (!/role:master/.test(info) && !/master_link_status:up/.test(info)) return false;
+        }
+        return true;
+      },
+      'every replica to be in sync with its master',
+      timeoutMs,
+    );
+  }
+
+  /** Ports of the nodes that are running. */
+  livePorts(): number[] {
+    return this.live().map((node) => node.port);
+  }
+
+  /** Sends one command to the node on `port` (CLIENT LIST, CLIENT KILL: what is per node, not per key). */
+  call(port: number, ...args: string[]): Promise<unknown> {
+    return this.command(this.node(port), args);
   }
 
   /** Promotes a replica of the master serving `slot` with CLUSTER FAILOVER (no data lost). Returns its port. */
@@ -231,12 +285,13 @@ export class RedisCluster {
       .trim()
       .split('\n')
       .map((line) => {
-        const [id, address, flags] = line.split(' ');
+        const [id, address, flags, masterId] = line.split(' ');
         return {
           id,
           port: Number(/:(\d+)@/.exec(address)?.[1]),
           master: flags.includes('master'),
           failed: /fail/.test(flags),
+          masterId,
         };
       });
   }
