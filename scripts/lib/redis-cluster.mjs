@@ -88,6 +88,8 @@ class ClusterNode {
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--cluster-enabled', 'yes'];
     args.push('--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000', '--save', '');
     args.push('--appendonly', 'no', '--daemonize', 'no', '--cluster-replica-validity-factor', '0');
+    // A replica (a new one, or a killed master back as one) syncs at once; by default the master waits 5 s for more.
+    args.push('--repl-diskless-sync-delay', '0');
     const { logDir, detached = false } = this.options;
     const log = logDir ? openSync(join(logDir, `redis-${this.port}.log`), 'a') : 'ignore';
     this.process = spawn(bin, args, { stdio: ['ignore', log, log], detached });
@@ -235,11 +237,24 @@ export class RedisCluster {
 
   /**
    * Kills the master serving `slot` with SIGKILL (then runs `afterKill`) and waits until one of its replicas is
-   * promoted and the cluster is healthy again. Returns the new master's port.
+   * promoted and the cluster is healthy again. Returns the new master's port. With `replicaLagMs`, its replicas are cut
+   * off that long before the kill: the writes the master acknowledged meanwhile are lost with it, as when asynchronous
+   * replication lags under load. (Frozen with SIGSTOP so that they don't reconnect, and their links dropped, since
+   * what the master had sent would wait in their sockets and still reach them after a thaw.)
+   * @param {number} slot
+   * @param {{ replicaLagMs?: number, afterKill?: () => void }} [options]
    */
-  async killMasterOf(/** @type {number} */ slot, /** @type {(() => void) | undefined} */ afterKill = undefined) {
+  async killMasterOf(slot, { replicaLagMs = 0, afterKill } = {}) {
     const oldPort = await this.masterOf(slot);
-    await this.node(oldPort).kill('SIGKILL');
+    const replicas = replicaLagMs > 0 ? (await this.replicasOf(oldPort)).map((port) => this.node(port)) : [];
+    for (const replica of replicas) replica.process?.kill('SIGSTOP');
+    try {
+      if (replicas.length > 0) await this.ask(this.node(oldPort), ['CLIENT', 'KILL', 'TYPE', 'replica']);
+      await new Promise((resolve) => setTimeout(resolve, replicaLagMs));
+      await this.node(oldPort).kill('SIGKILL');
+    } finally {
+      for (const replica of replicas) replica.process?.kill('SIGCONT');
+    }
     afterKill?.();
     let newPort = oldPort;
     await waitFor(
@@ -304,6 +319,31 @@ export class RedisCluster {
   signal(/** @type {number} */ port, /** @type {'SIGSTOP' | 'SIGCONT'} */ signal) {
     if (signal === 'SIGSTOP') this.pause(port);
     else this.resume(port);
+  }
+
+  /** Waits until every live replica's link to its master is up (a replica that has not synced confirms no WAIT). */
+  async waitUntilReplicated(timeoutMs = 30_000) {
+    await waitFor(
+      async () => {
+        for (const node of this.live()) {
+          const info = await this.ask(node, ['INFO', 'replication']).catch(() => '');
+          if (!/role:master/.test(info) && !/master_link_status:up/.test(info)) return false;
+        }
+        return true;
+      },
+      'every replica to be in sync with its master',
+      timeoutMs,
+    );
+  }
+
+  /** Ports of the nodes that are running. */
+  livePorts() {
+    return this.live().map((node) => node.port);
+  }
+
+  /** Sends one command to the node on `port` (CLIENT LIST, CLIENT KILL: what is per node, not per key). */
+  call(/** @type {number} */ port, /** @type {string[]} */ ...args) {
+    return this.command(this.node(port), args);
   }
 
   /** Ports of the replicas of the master at `port`. */

@@ -1,7 +1,7 @@
 // Reads back what Redis recorded of a chaos run: the stream's entries, the at-least-once records (`<run>:seen` and
 // `<run>:completed`, hashes of entry id → times a handler started / returned), the exactly-once effects (`<run>:count`, `<run>:done`), the group's pending list
 // and the dead-letter stream. Everything the suite asserts comes from here, not from the processes' memory.
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { DEAD_LETTER_FIELDS } from 'nestjs-redis-streams';
 
 export interface StreamEntry {
@@ -36,7 +36,7 @@ export interface ChaosTally {
   stream: StreamEntry[];
 }
 
-export async function readStream(admin: Redis, key: string): Promise<StreamEntry[]> {
+export async function readStream(admin: Redis | Cluster, key: string): Promise<StreamEntry[]> {
   const out: StreamEntry[] = [];
   let start = '-';
   for (;;) {
@@ -51,7 +51,7 @@ export async function readStream(admin: Redis, key: string): Promise<StreamEntry
   }
 }
 
-export async function pendingCount(admin: Redis, key: string, group: string): Promise<number> {
+export async function pendingCount(admin: Redis | Cluster, key: string, group: string): Promise<number> {
   const summary = (await admin.xpending(key, group)) as [number, ...unknown[]];
   return Number(summary[0]);
 }

@@ -1,7 +1,8 @@
 // After an operator's XGROUP DESTROY, the group is recreated by the first reader that gets NOGROUP, at the last id it
 // knows was delivered (or from 0 if it knows nothing). So entries at or below what every live reader of the group had
-// already been given, and that had succeeded well before the destroy, must not run again: replaying them is replaying
-// acknowledged history. The suite holds every worker slot from the destroy until the group is back, so the reader
+// already been given, and that had succeeded well before the destroy and were no longer pending, must not run again:
+// replaying them is replaying acknowledged history. (One still pending had lost its ack, to a failover for instance:
+// its holder gets its record back and runs it again, at least once.) The suite holds every worker slot from the destroy until the group is back, so the reader
 // that recreates it is one of the processes alive at the destroy.
 import type { Verdict } from './check-delivery.js';
 import type { Evidence } from './evidence.js';
@@ -39,6 +40,7 @@ export function checkReplayAfterDestroy(e: Evidence, v: Verdict): void {
       v.stats['destroys-unjudged']++; // a reader that knows nothing may recreate the group from 0
       continue;
     }
+    const pending = new Set(f.pendingAtDestroy);
     const done = new Set(
       e.log.runs
         .filter(
@@ -49,7 +51,8 @@ export function checkReplayAfterDestroy(e: Evidence, v: Verdict): void {
             compareIds(r.id, known) <= 0 &&
             !ackMayBeLost(e, r.end!),
         )
-        .map((r) => r.id),
+        .map((r) => r.id)
+        .filter((id) => !pending.has(id)),
     );
     const again = e.log.runs.filter((r) => r.group === group && r.start > f.start && done.has(r.id));
     const replayed = new Set(again.map((r) => r.id));

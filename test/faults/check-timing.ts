@@ -1,7 +1,7 @@
 // The checks about time: no two runs of one entry overlap within a group unless the first runner was frozen past
-// minIdleTime, its event loop stalled for half of it, or the group was destroyed during its run; every close()
-// returned within shutdownTimeout + 5 s; no consumer held more pending entries than the documented bound; every
-// broadcast reader saw every entry added while it ran; every fault could be applied.
+// minIdleTime, its event loop stalled for half of it, the group was destroyed during its run, or a failover lost its
+// delivery; every close() returned within shutdownTimeout + 5 s; no consumer held more pending entries than the
+// documented bound; every broadcast reader saw every entry added while it ran; every fault could be applied.
 import { runsByEntry } from './event-log.js';
 import type { Evidence } from './evidence.js';
 import type { Verdict } from './check-delivery.js';
@@ -10,12 +10,13 @@ import { idTime } from './stream-ids.js';
 /** How long before its handler starts an entry may have been delivered (it waited in the work queue). */
 const DELIVERY_LEAD_MS = 1000;
 
-/** Checks overlaps and returns the tokens of runs overtaken while frozen (they must not have applied effects). */
+/** Checks overlaps and returns the tokens of runs overtaken (frozen, or their delivery lost): they must not apply effects. */
 export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
   const overtaken = new Set<string>();
   const exits = new Map(e.incarnations.map((i) => [i.pid, i.exitedAt ?? e.finalStopAt]));
   const freezes = e.faults.filter((f) => f.kind === 'freeze' && f.end - f.start >= e.s.minIdleTime);
   const destroys = e.faults.filter((f) => f.kind === 'destroy' && f.lastId);
+  const failovers = e.faults.filter((f) => f.kind === 'failover');
   for (const runs of runsByEntry(e.log.runs).values()) {
     runs.sort((a, b) => a.start - b.start);
     const bad: string[] = [];
@@ -49,6 +50,14 @@ export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
         const since = first.start - DELIVERY_LEAD_MS;
         if (destroys.some((f) => f.detail.startsWith(`${first.group} `) && f.start >= since && f.start < end)) {
           v.stats['overlaps-after-destroy']++;
+          continue;
+        }
+        // A claim counts a delivery, so a second run whose delivery count is not above the first's was delivered by
+        // a master that never heard of the first delivery: the killed master had it, its replica did not yet. The
+        // first run's entry is no longer its own, so, like a frozen one, it must not apply effects.
+        if (second.delivery <= first.delivery && failovers.some((f) => f.start < second.start && f.end > first.start)) {
+          overtaken.add(first.token);
+          v.stats['overlaps-after-failover']++;
           continue;
         }
         const who = first.pid === second.pid ? 'the same process' : second.consumer;
@@ -88,7 +97,9 @@ export function checkCloses(e: Evidence, v: Verdict): void {
  * until it is claimed, which the reader can't prevent.
  */
 export function checkPendingBound(e: Evidence, v: Verdict): void {
-  const noisy = e.faults.filter((f) => ['restart', 'client-kill', 'latency', 'destroy'].includes(f.kind));
+  const noisy = e.faults.filter((f) =>
+    ['restart', 'failover', 'reshard', 'client-kill', 'latency', 'destroy'].includes(f.kind),
+  );
   const grace = 2 * e.s.minIdleTime + 2000;
   const over = new Map<string, { samples: number; max: number; at: number; bound: number }>();
   for (const sample of e.samples) {
@@ -164,8 +175,10 @@ export function checkFaultsApplied(e: Evidence, v: Verdict): void {
   for (const f of e.faults) {
     if (!f.error) continue;
     // An admin command that met a Redis restart is the suite's problem, not the transport's.
+    // A failover or reshard that did not happen leaves the seed without what it claims to test.
     const transportFault =
-      ['kill', 'close', 'freeze'].includes(f.kind) || (f.kind === 'destroy' && f.lastId !== undefined);
+      ['kill', 'close', 'freeze', 'failover', 'reshard'].includes(f.kind) ||
+      (f.kind === 'destroy' && f.lastId !== undefined);
     if (transportFault) v.violations.push(`[fault] ${f.kind} at ${f.start}: ${f.error}`);
     else v.stats['faults-not-applied']++;
   }

@@ -1,11 +1,11 @@
 // What the checks judge: the workers' event logs, what the suite did (processes started and exited, faults applied,
 // pending counts sampled during the run) and what Redis holds at the end (stream, dead letters, effects, pending).
-import type { Redis } from 'ioredis';
 import { DEAD_LETTER_FIELDS } from 'nestjs-redis-streams';
 import type { Incarnation } from '../chaos/chaos-processes.js';
 import { pendingCount, readStream } from '../chaos/chaos-tally.js';
 import type { EventLog } from './event-log.js';
 import type { AppliedFault } from './fault-schedule.js';
+import type { Admin } from './redis-under-test.js';
 import type { Scenario } from './scenario.js';
 import { compareIds } from './stream-ids.js';
 
@@ -26,8 +26,12 @@ export interface Evidence {
   finalStopAt: number;
   /** Every entry id known to have been in the stream (added by the producer, left at the end, or handled). */
   universe: string[];
-  /** Ids still in the stream at the end (the others were trimmed). */
+  /** The ids of the emits that completed (on a cluster: that a replica confirmed). */
+  produced: Set<string>;
+  /** Ids still in the stream at the end. */
   inStream: Set<string>;
+  /** Ids that a trim removed. */
+  trimmed: Set<string>;
   /** group → entry id → dead-letter reason. */
   dead: Map<string, Map<string, string>>;
   /** group → entry id → times its effects were applied / the token of the run that applied them last. */
@@ -38,7 +42,7 @@ export interface Evidence {
 }
 
 export async function readEvidence(
-  admin: Redis,
+  admin: Admin,
   run: string,
   key: string,
   produced: string[],
@@ -62,11 +66,23 @@ export async function readEvidence(
   }
   const ids = new Set([...produced.filter(Boolean), ...inStream, ...partial.log.runs.map((r) => r.id)]);
   const universe = [...ids].sort(compareIds);
-  return { ...partial, universe, inStream, dead, effects, appliedBy, pending };
+  const trimmed = new Set(partial.faults.flatMap((f) => f.trimmed ?? []));
+  return { ...partial, universe, produced: new Set(produced), inStream, trimmed, dead, effects, appliedBy, pending };
+}
+
+/**
+ * Why an entry is no longer in the stream, or undefined when nothing explains it: `trim` when a trim removed it;
+ * `failover` when a failover happened and the entry's emit did not complete: its XADD reached the old master, which
+ * was killed before a replica had it, and the producer was told.
+ */
+export function whyGone(e: Evidence, id: string): 'trim' | 'failover' | undefined {
+  if (e.trimmed.has(id)) return 'trim';
+  if (!e.produced.has(id) && e.faults.some((f) => f.kind === 'failover')) return 'failover';
+  return undefined;
 }
 
 /** Samples every consumer's pending count in every group until stopped (errors while Redis restarts are skipped). */
-export function samplePending(admin: Redis, key: string, s: Scenario, into: PendingSample[]): () => Promise<void> {
+export function samplePending(admin: Admin, key: string, s: Scenario, into: PendingSample[]): () => Promise<void> {
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {

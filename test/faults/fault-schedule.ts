@@ -1,15 +1,16 @@
 // Applies a seed's fault schedule while entries flow. Faults overlap in time (a close can meet a Redis restart), but
 // each worker slot takes one process fault at a time, XGROUP DESTROY and trimming wait until no process fault runs,
-// and the suite's own commands (CLIENT KILL, XGROUP DESTROY, XTRIM) wait until Redis is back from a restart.
+// and the suite's own commands (CLIENT KILL, XGROUP DESTROY, XTRIM) wait until Redis is back from a restart, a
+// failover or a reshard.
 // Every fault applied is recorded with its start and end, which the checks use (freeze windows excuse overlaps).
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import type { WorkerPool } from '../chaos/chaos-processes.js';
-import type { RedisServer } from '../support/redis-server.js';
-import type { LatencyProxy } from './latency-proxy.js';
+import { ClusterUnderTest } from './cluster-under-test.js';
+import type { RedisUnderTest } from './redis-under-test.js';
 import type { FaultKind, PlannedFault, Scenario } from './scenario.js';
 import { Locks } from './locks.js';
+import { StandaloneUnderTest } from './standalone-under-test.js';
 import { destroyGroup, trim } from './stream-admin.js';
 
 export interface AppliedFault {
@@ -19,8 +20,11 @@ export interface AppliedFault {
   /** The frozen, killed or closed process's pid; the destroyed group; the dropped connection… */
   detail: string;
   pid?: number;
-  /** For destroy: the stream's last id when the group was destroyed. */
+  /** For destroy: the stream's last id when the group was destroyed, and the ids pending in the group then. */
   lastId?: string;
+  pendingAtDestroy?: string[];
+  /** For trim: the ids it removed. */
+  trimmed?: string[];
   /** Why the fault could not be applied or completed. */
   error?: string;
 }
@@ -36,9 +40,7 @@ export class FaultSchedule {
   constructor(
     private readonly s: Scenario,
     private readonly pool: WorkerPool,
-    private readonly redis: RedisServer,
-    private readonly admin: Redis,
-    private readonly proxy: LatencyProxy | undefined,
+    private readonly redis: RedisUnderTest,
     private readonly key: string,
     /** The workers' event directory; an `outage` file there makes every handler fail (see faults-worker.mjs). */
     private readonly eventDir: string,
@@ -71,6 +73,10 @@ export class FaultSchedule {
         return this.locks.with([...slot, 'redis'], () => this.record(f, () => this.clientKill(f)));
       case 'restart':
         return this.locks.with(['redis'], () => this.record(f, () => this.restartRedis(f)));
+      case 'failover':
+        return this.locks.with(['redis'], () => this.record(f, () => this.failover(f)));
+      case 'reshard':
+        return this.locks.with(['redis'], () => this.record(f, () => this.onCluster().reshard(this.key, f.pick)));
       case 'latency':
         return this.locks.with(['proxy'], () => this.record(f, () => this.latency(f)));
       case 'destroy':
@@ -79,7 +85,7 @@ export class FaultSchedule {
         return this.locks.with(['outage'], () => this.record(f, () => this.outage(f)));
       case 'trim':
         return this.locks.with([...this.slots(), 'redis'], () =>
-          this.record(f, () => trim(this.admin, this.key, f.pick)),
+          this.record(f, () => trim(this.redis.admin, this.key, f.pick)),
         );
     }
   }
@@ -146,19 +152,17 @@ export class FaultSchedule {
     return { pid, detail: `worker-${f.target + 1} frozen ${f.ms} ms` };
   }
 
-  /** CLIENT KILL of one of the process's connections (its reader of one group, broadcast, or shared commands). */
+  /**
+   * CLIENT KILL of one of the process's connections (its reader of one group, broadcast, or shared commands; on a
+   * cluster, the one to a given node).
+   */
   private async clientKill(f: PlannedFault): Promise<string> {
     const prefix = `worker-${f.target + 1}:`;
-    const list = (await this.admin.call('CLIENT', 'LIST', 'TYPE', 'normal')) as string;
-    const conns = list
-      .split('\n')
-      .map((line) => /(?:^|\s)id=(\d+)\s.*\sname=(\S*)/.exec(line))
-      .filter((m): m is RegExpExecArray => m !== null && m[2].startsWith(prefix))
-      .sort((a, b) => a[2].localeCompare(b[2]));
+    const conns = await this.redis.connections(prefix);
     if (conns.length === 0) return `no connection named ${prefix}…`;
-    const [, id, name] = conns[Math.floor(f.pick * conns.length)];
-    await this.admin.call('CLIENT', 'KILL', 'ID', id);
-    return name;
+    const conn = conns[Math.floor(f.pick * conns.length)];
+    await this.redis.killConnection(conn);
+    return `${conn.name} on ${conn.port}`;
   }
 
   /**
@@ -167,19 +171,50 @@ export class FaultSchedule {
    */
   private async restartRedis(f: PlannedFault): Promise<string> {
     const down = f.pick < 0.25 ? 8000 + Math.round(f.pick * 16_000) : Math.min(f.ms, 3000);
-    await this.redis.kill('SIGKILL');
+    const { server } = this.standalone();
+    await server.kill('SIGKILL');
     await sleep(down);
     if (this.stopped) return 'redis not restarted: the seed ended';
-    await this.redis.restart(true);
+    await server.restart(true);
     return `redis down ${down} ms`;
   }
 
+  /**
+   * A restart's counterpart on a cluster: kill -9 of the master holding the stream while its replica lags 0.3–0.8 s
+   * behind (less than the cluster's node timeout), that replica promoted in its place, and the killed node started
+   * again after 0–3 s, to rejoin as the new master's replica (so emits can be confirmed by a replica again, and a
+   * later failover has one to promote). Writes of the lag window are lost: unconfirmed emits, deliveries, acks.
+   */
+  private async failover(f: PlannedFault): Promise<string> {
+    const cluster = this.onCluster();
+    const lag = 300 + Math.round(f.pick * 500);
+    const { killed, promoted } = await cluster.killMasterOf(this.key, lag);
+    const down = Math.min(f.ms, 3000);
+    await sleep(down);
+    const what = `master ${killed} killed ${lag} ms ahead of its replica, ${promoted} promoted`;
+    if (this.stopped) return `${what}; not restarted: the seed ended`;
+    await cluster.rejoin(killed);
+    return `${what}, ${killed} back as a replica after ${down} ms`;
+  }
+
+  private standalone(): StandaloneUnderTest {
+    if (this.redis instanceof StandaloneUnderTest) return this.redis;
+    throw new Error('a Redis restart is planned on a standalone Redis only (on a cluster it becomes a failover)');
+  }
+
+  private onCluster(): ClusterUnderTest {
+    if (this.redis instanceof ClusterUnderTest) return this.redis;
+    throw new Error('failovers and reshards are planned on a cluster only (npm run test:faults -- --cluster)');
+  }
+
+  /** Every proxy (one per node on a cluster) holds every chunk longer for a while. */
   private async latency(f: PlannedFault): Promise<string> {
-    const base = this.proxy!.delayMs;
+    const proxies = this.redis.proxies;
+    const base = proxies[0].delayMs;
     const spike = 50 + Math.floor(f.pick * 350);
-    this.proxy!.delayMs = spike;
+    for (const proxy of proxies) proxy.delayMs = spike;
     await sleep(f.ms);
-    this.proxy!.delayMs = base;
+    for (const proxy of proxies) proxy.delayMs = base;
     return `${spike} ms for ${f.ms} ms`;
   }
 
@@ -198,13 +233,13 @@ export class FaultSchedule {
   /** XGROUP DESTROY, then waits (holding every slot) until a reader recreated the group. */
   private async destroy(f: PlannedFault): Promise<Partial<AppliedFault>> {
     const group = this.s.groups[f.target].name;
-    const lastId = await destroyGroup(this.admin, this.key, group);
+    const destroyed = await destroyGroup(this.redis.admin, this.key, group);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
-      const groups = (await this.admin.call('XINFO', 'GROUPS', this.key)) as unknown[][];
-      if (groups.some((row) => row[1] === group)) return { detail: `${group} recreated`, lastId };
+      const groups = (await this.redis.admin.call('XINFO', 'GROUPS', this.key)) as unknown[][];
+      if (groups.some((row) => row[1] === group)) return { detail: `${group} recreated`, ...destroyed };
       await sleep(100);
     }
-    return { detail: `${group} destroyed`, lastId, error: 'no reader recreated the group within 20 s' };
+    return { detail: `${group} destroyed`, ...destroyed, error: 'no reader recreated the group within 20 s' };
   }
 }

@@ -22,7 +22,8 @@ function required(name) {
 }
 const num = (name) => Number(required(name));
 
-const url = required('CHAOS_REDIS_URL');
+/** On a cluster (`--cluster`), `{ cluster, clusterOptions }` as JSON; else the URL of the one Redis. */
+const connection = env.FAULTS_CLUSTER ? JSON.parse(env.FAULTS_CLUSTER) : required('CHAOS_REDIS_URL');
 const run = required('CHAOS_RUN');
 const consumer = required('CHAOS_CONSUMER');
 const stream = required('CHAOS_STREAM');
@@ -113,7 +114,7 @@ Module({ controllers: [FaultsController] })(FaultsModule);
 const minIdleTime = num('FAULTS_MIN_IDLE_MS');
 const retryMs = num('FAULTS_RETRY_MS');
 const server = new RedisStreamsServer({
-  connection: url,
+  connection,
   keyPrefix: `${run}:`,
   consumer,
   startId: '0',

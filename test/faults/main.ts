@@ -3,17 +3,22 @@
 //   npm run test:faults                     the fixed CI seeds (CI_SEEDS)
 //   npm run test:faults -- --seed 17        one seed (replay); --seed 3,7 a list
 //   npm run test:faults -- --seeds 200      seeds 1..200 (the soak); --from 1000 starts elsewhere
+//   npm run test:faults -- --cluster        the same on a Redis Cluster, with a reshard and a failover (CI_CLUSTER_SEEDS
+//                                           without --seed or --seeds; see cluster-scenario.ts)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildWorkerRun } from '../chaos/global-setup.js';
+import { onCluster } from './cluster-scenario.js';
 import { describeScenario, drawScenario } from './scenario.js';
 import { live, runSeed } from './seed-run.js';
 
 /** Together they apply every kind of fault (docs/chaos.md lists which seed applies which); about 4 minutes on 2 cores. */
 const CI_SEEDS = [1, 3, 4, 5, 6, 17];
+/** With --cluster: they reshard and fail over besides the faults they draw (docs/chaos.md). */
+const CI_CLUSTER_SEEDS = [3, 10];
 
-function parseSeeds(args: string[]): number[] {
+function parseSeeds(args: string[], cluster: boolean): number[] {
   const value = (flag: string): number | undefined => {
     const i = args.indexOf(flag);
     if (i < 0) return undefined;
@@ -22,9 +27,9 @@ function parseSeeds(args: string[]): number[] {
       throw new Error(`${flag} needs a whole number, e.g. ${flag} 12; got ${args[i + 1]}`);
     return n;
   };
-  const unknown = args.filter((a, i) => a.startsWith('--') && !['--seed', '--seeds', '--from'].includes(a) && i >= 0);
+  const unknown = args.filter((a) => a.startsWith('--') && !['--seed', '--seeds', '--from', '--cluster'].includes(a));
   if (unknown.length > 0)
-    throw new Error(`Unknown option ${unknown.join(' ')}: use --seed S, or --seeds N [--from S].`);
+    throw new Error(`Unknown option ${unknown.join(' ')}: use --seed S, or --seeds N [--from S], and --cluster.`);
   const listed = args.indexOf('--seed');
   if (listed >= 0) {
     const seeds = String(args[listed + 1])
@@ -37,16 +42,19 @@ function parseSeeds(args: string[]): number[] {
   }
   const count = value('--seeds');
   const from = value('--from') ?? 1;
-  return count === undefined ? CI_SEEDS : Array.from({ length: count }, (_, i) => from + i);
+  if (count !== undefined) return Array.from({ length: count }, (_, i) => from + i);
+  return cluster ? CI_CLUSTER_SEEDS : CI_SEEDS;
 }
 
 async function main(): Promise<number> {
-  const seeds = parseSeeds(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  const cluster = args.includes('--cluster');
+  const seeds = parseSeeds(args, cluster);
   process.env.CHAOS_WORKER_SCRIPT = buildWorkerRun('test/faults/faults-worker.mjs');
   const logDir = mkdtempSync(join(tmpdir(), 'redis-streams-faults-'));
   const failed: number[] = [];
   for (const seed of seeds) {
-    const scenario = drawScenario(seed);
+    const scenario = cluster ? onCluster(drawScenario(seed)) : drawScenario(seed);
     process.stdout.write(`\n${describeScenario(scenario)}\n`);
     const began = Date.now();
     const budget = scenario.productionMs + 240_000;
@@ -79,7 +87,8 @@ async function main(): Promise<number> {
     writeFileSync(join(logDir, `seed-${seed}`, 'violations.txt'), verdict.violations.join('\n') + '\n');
     for (const line of verdict.violations.slice(0, 15)) process.stdout.write(`  - ${line}\n`);
     if (verdict.violations.length > 15) process.stdout.write(`  … and ${verdict.violations.length - 15} more\n`);
-    process.stdout.write(`  logs: ${join(logDir, `seed-${seed}`)}\n  replay: npm run test:faults -- --seed ${seed}\n`);
+    const replay = `npm run test:faults -- --seed ${seed}${cluster ? ' --cluster' : ''}`;
+    process.stdout.write(`  logs: ${join(logDir, `seed-${seed}`)}\n  replay: ${replay}\n`);
   }
   if (failed.length === 0 && !process.env.FAULTS_KEEP_LOGS) rmSync(logDir, { recursive: true, force: true });
   if (failed.length > 0) process.stdout.write(`\nfailed seeds: ${failed.join(' ')}\n`);

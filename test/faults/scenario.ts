@@ -3,7 +3,18 @@
 import { seededRandom } from '../chaos/chaos-faults.js';
 
 export type FaultKind =
-  'kill' | 'freeze' | 'client-kill' | 'restart' | 'latency' | 'close' | 'destroy' | 'trim' | 'outage';
+  | 'kill'
+  | 'freeze'
+  | 'client-kill'
+  | 'restart'
+  | 'latency'
+  | 'close'
+  | 'destroy'
+  | 'trim'
+  | 'outage'
+  // On a cluster only (cluster-scenario.ts): the stream's slot moved to another master; its master killed -9.
+  | 'reshard'
+  | 'failover';
 
 export interface PlannedFault {
   kind: FaultKind;
@@ -24,6 +35,8 @@ export interface GroupPlan {
 
 export interface Scenario {
   seed: number;
+  /** Runs on a 3-master + 3-replica Redis Cluster (`--cluster`, see cluster-scenario.ts) instead of one redis-server. */
+  cluster: boolean;
   workers: number;
   groups: GroupPlan[];
   /** Consumer names (`worker-N`) that also run a @Broadcast reader. */
@@ -80,6 +93,7 @@ export function drawScenario(seed: number): Scenario {
   for (const fault of faults) fault.target = fault.target % (fault.kind === 'destroy' ? groups.length : workers);
   const scenario: Scenario = {
     seed,
+    cluster: false,
     workers,
     groups,
     broadcast,
@@ -111,7 +125,7 @@ export function describeScenario(s: Scenario): string {
   const groups = s.groups.map((g) => `${g.name}(concurrency ${g.concurrency})`).join(' ');
   const faults = s.faults.map((f) => `${f.kind}@${(f.at / 1000).toFixed(1)}s`).join(' ');
   return (
-    `seed ${s.seed}: ${s.workers} workers, groups ${groups}, broadcast [${s.broadcast.join(' ')}], count ${s.count}, ` +
+    `seed ${s.seed}${s.cluster ? ' (cluster)' : ''}: ${s.workers} workers, groups ${groups}, broadcast [${s.broadcast.join(' ')}], count ${s.count}, ` +
     `minIdleTime ${s.minIdleTime}, shutdownTimeout ${s.shutdownTimeout}, maxDeliveries ${s.maxDeliveries}, ` +
     `retry ${s.retryMs} ms, handlers 0-${s.fastMs} ms + ${(s.slowRate * 100).toFixed(1)}% at ${s.slowMs} ms, ` +
     `fail ${(s.failRate * 100).toFixed(1)}%, ${s.entries} entries over ${s.productionMs} ms, poison [${s.poison.join(' ')}], ` +

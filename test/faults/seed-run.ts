@@ -1,22 +1,22 @@
-// One seed, end to end: a private redis-server (AOF, appendfsync always), an optional latency proxy, the worker
-// processes, entries produced while the seed's faults strike, a wait until every group has settled, a graceful stop,
-// then the checks. Everything it starts is stopped in `finally`, whatever happened.
+// One seed, end to end: a private redis-server (AOF, appendfsync always) or Redis Cluster, optional latency proxies,
+// the worker processes, entries produced while the seed's faults strike, a wait until every group has settled, a
+// graceful stop, then the checks. Everything it starts is stopped in `finally`, whatever happened.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { RedisStreamsClient } from 'nestjs-redis-streams';
 import { WorkerPool } from '../chaos/chaos-processes.js';
 import { produce } from '../chaos/chaos-producer.js';
-import { RedisServer } from '../support/redis-server.js';
-import { checkDelivery, type Verdict } from './check-delivery.js';
+import { checkDelivery, checkEmitsKept, type Verdict } from './check-delivery.js';
 import { checkReplayAfterDestroy } from './check-destroy.js';
 import { checkBroadcast, checkCloses, checkFaultsApplied, checkOverlaps, checkPendingBound } from './check-timing.js';
+import { ClusterUnderTest } from './cluster-under-test.js';
 import { readEventLogs } from './event-log.js';
 import { readEvidence, samplePending, type PendingSample } from './evidence.js';
 import { FaultSchedule } from './fault-schedule.js';
-import { LatencyProxy } from './latency-proxy.js';
+import type { RedisUnderTest } from './redis-under-test.js';
 import type { Scenario } from './scenario.js';
 import { waitUntilSettled } from './settle.js';
+import { StandaloneUnderTest } from './standalone-under-test.js';
 
 const STREAM = 'jobs';
 /** The counters of a seed's summary line (each check adds to its own). */
@@ -40,20 +40,34 @@ const STATS = [
   'max-pending-per-bound%',
   'broadcast-trimmed-unseen',
   'faults-not-applied',
+  // On a cluster: emits made again after they failed, entries of failed emits that a failover took, and overlaps
+  // with a run whose delivery it took.
+  'emits-retried',
+  'lost-unconfirmed',
+  'overlaps-after-failover',
 ];
+
+/**
+ * On a cluster, an emit completes once a replica has the entry, so that it survives a failover (README, "Replica-
+ * acknowledged emits"); 1 s is ample for a replica on loopback, and short enough to retry soon while none is there.
+ */
+const DURABILITY = { replicas: 1, timeout: 1000 };
 
 /** Things to stop when the suite is interrupted (Ctrl-C) in the middle of a seed. */
 export const live = new Set<() => void>();
 
 export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
   const verdict: Verdict = { violations: [], stats: Object.fromEntries(STATS.map((k) => [k, 0])) };
-  const run = `faults-${s.seed}`;
+  // On a cluster every key of the run shares one hash tag, so the stream, its dead letters and the hashes the effects
+  // write are in one slot: the effects are applied by one script with the ack, and the reshard moves them together.
+  const run = s.cluster ? `{faults-${s.seed}}` : `faults-${s.seed}`;
   const key = `${run}:${STREAM}`;
   const eventDir = join(logDir, `seed-${s.seed}`);
   mkdirSync(eventDir, { recursive: true });
-  const redis = await RedisServer.start({ appendOnly: true, args: ['--appendfsync', 'always'] });
-  let admin: Redis | undefined;
-  let proxy: LatencyProxy | undefined;
+  const redis: RedisUnderTest = s.cluster
+    ? await ClusterUnderTest.start(s.proxyDelayMs)
+    : await StandaloneUnderTest.start(s.proxyDelayMs);
+  const admin = redis.admin;
   let pool: WorkerPool | undefined;
   let client: RedisStreamsClient | undefined;
   let stopSampling: (() => Promise<void>) | undefined;
@@ -61,16 +75,10 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
   const killAll = (): void => {
     faults?.stop();
     pool?.killAll();
-    void redis.kill('SIGKILL');
+    redis.killNow();
   };
   live.add(killAll);
   try {
-    admin = redis.client();
-    admin.on('error', () => undefined);
-    if (s.proxyDelayMs !== undefined) {
-      proxy = new LatencyProxy(redis.port, s.proxyDelayMs);
-      await proxy.start();
-    }
     const extraEnv = {
       FAULTS_EVENT_DIR: eventDir,
       FAULTS_SEED: String(s.seed),
@@ -86,20 +94,23 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
       FAULTS_MAX_DELIVERIES: String(s.maxDeliveries),
       FAULTS_SHUTDOWN_MS: String(s.shutdownTimeout),
     };
-    const url = proxy?.url ?? redis.url;
     pool = new WorkerPool(
       s.workers,
-      { CHAOS_REDIS_URL: url, CHAOS_RUN: run, CHAOS_STREAM: STREAM, CHAOS_GROUP: '-' },
+      { ...redis.workerEnv, CHAOS_RUN: run, CHAOS_STREAM: STREAM, CHAOS_GROUP: '-' },
       eventDir,
       extraEnv,
     );
     await pool.startAll();
-    client = new RedisStreamsClient({ connection: redis.url, keyPrefix: `${run}:` });
+    client = new RedisStreamsClient({
+      connection: redis.connection,
+      keyPrefix: `${run}:`,
+      ...(s.cluster ? { durability: DURABILITY } : {}),
+    });
     await client.connect();
 
     const samples: PendingSample[] = [];
     stopSampling = samplePending(admin, key, s, samples);
-    faults = new FaultSchedule(s, pool, redis, admin, proxy, key, eventDir);
+    faults = new FaultSchedule(s, pool, redis, key, eventDir);
     const poison = new Set(s.poison);
     const started = Date.now();
     const [produced] = await Promise.all([
@@ -108,6 +119,8 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
         durationMs: s.productionMs,
         batch: 10,
         payload: (seq) => (poison.has(seq) ? { seq, poison: true } : { seq }),
+        // On one redis-server an emit waits out a restart in ioredis's offline queue; on a cluster it fails.
+        ...(s.cluster ? { retryAfterMs: 100, onRetry: () => void verdict.stats['emits-retried']++ } : {}),
       }),
       faults.run(started),
     ]);
@@ -129,6 +142,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     verdict.stats['runs'] = evidence.log.runs.length;
     const overtaken = checkOverlaps(evidence, verdict);
     checkDelivery(evidence, overtaken, verdict);
+    checkEmitsKept(evidence, verdict);
     checkCloses(evidence, verdict);
     checkPendingBound(evidence, verdict);
     checkBroadcast(evidence, verdict);
@@ -150,8 +164,6 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     pool?.killAll();
     live.delete(killAll);
     await client?.close().catch(() => undefined);
-    admin?.disconnect();
-    await proxy?.stop();
     await redis.stop();
   }
 }

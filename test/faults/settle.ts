@@ -1,15 +1,15 @@
 // Waits, after the last fault and the last entry, until every group has delivered the whole stream and acknowledged
 // everything, and every broadcast reader's latest process has seen the stream's last entry. Not settling in time is
 // itself a violation (something is stuck); the checks still run, to say what.
-import type { Redis } from 'ioredis';
 import { type ProcessLife, readEventLogs } from './event-log.js';
+import type { Admin } from './redis-under-test.js';
 import type { Scenario } from './scenario.js';
 import { field } from './stream-admin.js';
 import { compareIds, idTime } from './stream-ids.js';
 
 const text = (flat: unknown[], name: string): string => String(field(flat, name));
 
-async function unsettled(admin: Redis, key: string, s: Scenario, eventDir: string): Promise<string[]> {
+async function unsettled(admin: Admin, key: string, s: Scenario, eventDir: string): Promise<string[]> {
   // The last entry still there: a trim may have removed later ones before any group read them.
   const last = (await admin.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
   const groups = (await admin.call('XINFO', 'GROUPS', key)) as unknown[][];
@@ -35,7 +35,7 @@ async function unsettled(admin: Redis, key: string, s: Scenario, eventDir: strin
 
 /** Resolves undefined once settled, or a description of what was still open after `timeoutMs`. */
 export async function waitUntilSettled(
-  admin: Redis,
+  admin: Admin,
   key: string,
   s: Scenario,
   eventDir: string,

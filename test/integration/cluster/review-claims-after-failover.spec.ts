@@ -70,7 +70,7 @@ describe('claims after a failover on a Redis Cluster', () => {
     const idle = async (): Promise<number> =>
       ((await admin.xpending(key, 'G', '-', '+', 1)) as [[string, string, number]])[0][2];
     await waitFor(async () => (await idle()) < 300, "one of A's refreshes");
-    await cluster.killMasterOf(slot, () => cluster.signal(replica, 'SIGCONT'));
+    await cluster.killMasterOf(slot, { afterKill: () => cluster.signal(replica, 'SIGCONT') });
     // Promoted with idle times past minIdleTime: B must give A time to refresh them on the new master first.
     await sleep(6000);
     release();

@@ -1,0 +1,111 @@
+// A 3-master + 3-replica Redis Cluster (test/support/redis-cluster.ts) for the cluster variant of the suite, with a
+// latency proxy in front of every node when the seed draws one, and the two cluster faults: a reshard of a key's slot
+// and the failover of its master. The suite's keys share the hash tag `{faults-<seed>}`, so they live in one slot.
+import type { Cluster } from 'ioredis';
+import type { RedisClusterConnection } from 'nestjs-redis-streams';
+import { RedisCluster } from '../support/redis-cluster.js';
+import { LatencyProxy } from './latency-proxy.js';
+import { type ClientConnection, namedConnections, type RedisUnderTest } from './redis-under-test.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class ClusterUnderTest implements RedisUnderTest {
+  readonly admin: Cluster;
+
+  private constructor(
+    readonly cluster: RedisCluster,
+    readonly proxies: LatencyProxy[],
+  ) {
+    this.admin = cluster.client();
+    this.admin.on('error', () => undefined);
+  }
+
+  static async start(proxyDelayMs: number | undefined): Promise<ClusterUnderTest> {
+    const cluster = await RedisCluster.start();
+    const nodes = cluster.startupNodes;
+    const proxies = proxyDelayMs === undefined ? [] : nodes.map((n) => new LatencyProxy(n.port, proxyDelayMs));
+    try {
+      for (const proxy of proxies) await proxy.start();
+      // The producer's first emits wait for a replica (`durability`): a replica still syncing confirms nothing.
+      await cluster.waitUntilReplicated();
+    } catch (err) {
+      for (const proxy of proxies) await proxy.stop();
+      await cluster.stop();
+      throw err;
+    }
+    return new ClusterUnderTest(cluster, proxies);
+  }
+
+  get connection(): RedisClusterConnection {
+    return { cluster: this.cluster.startupNodes };
+  }
+
+  get workerEnv(): { CHAOS_REDIS_URL: string; FAULTS_CLUSTER: string } {
+    const nodes = this.cluster.startupNodes;
+    const first = `redis://127.0.0.1:${nodes[0].port}`;
+    if (this.proxies.length === 0) return { CHAOS_REDIS_URL: first, FAULTS_CLUSTER: JSON.stringify(this.connection) };
+    // Nodes give out their own address (CLUSTER SLOTS, MOVED, ASK): natMap sends the workers to its proxy instead.
+    const natMap = Object.fromEntries(
+      nodes.map((n, i) => [`127.0.0.1:${n.port}`, { host: '127.0.0.1', port: this.proxies[i].port }]),
+    );
+    const cluster = this.proxies.map((p) => ({ host: '127.0.0.1', port: p.port }));
+    return {
+      CHAOS_REDIS_URL: this.proxies[0].url,
+      FAULTS_CLUSTER: JSON.stringify({ cluster, clusterOptions: { natMap } }),
+    };
+  }
+
+  async connections(prefix: string): Promise<ClientConnection[]> {
+    const all: ClientConnection[] = [];
+    for (const port of this.cluster.livePorts()) {
+      const list = String(await this.cluster.call(port, 'CLIENT', 'LIST', 'TYPE', 'normal'));
+      all.push(...namedConnections(list, port, prefix));
+    }
+    return all.sort((a, b) => a.name.localeCompare(b.name) || a.port - b.port);
+  }
+
+  async killConnection({ port, id }: ClientConnection): Promise<void> {
+    await this.cluster.call(port, 'CLIENT', 'KILL', 'ID', id);
+  }
+
+  private async slotOf(key: string): Promise<number> {
+    return Number(await this.admin.cluster('KEYSLOT', key));
+  }
+
+  /** Moves `key`'s slot (and so every key of the suite) to another master, drawn by `pick`, while entries flow. */
+  async reshard(key: string, pick: number): Promise<string> {
+    const slot = await this.slotOf(key);
+    const from = await this.cluster.masterOf(slot);
+    const others = (await this.cluster.masters()).filter((port) => port !== from).sort((a, b) => a - b);
+    const to = others[Math.floor(pick * others.length)];
+    // A pause after each MIGRATE batch, so commands meet the slot half moved (ASK, TRYAGAIN).
+    await this.cluster.moveSlot(slot, to, () => sleep(50));
+    return `slot ${slot} moved from ${from} to ${to}`;
+  }
+
+  /**
+   * kill -9 of the master holding `key`, its replica `replicaLagMs` behind (frozen that long before the kill, so the
+   * writes the master acknowledged meanwhile die with it); resolves once the replica is promoted. The killed node
+   * stays down.
+   */
+  async killMasterOf(key: string, replicaLagMs: number): Promise<{ killed: number; promoted: number }> {
+    const slot = await this.slotOf(key);
+    const killed = await this.cluster.masterOf(slot);
+    return { killed, promoted: await this.cluster.killMasterOf(slot, { replicaLagMs }) };
+  }
+
+  /** Starts a killed master again: it rejoins as a replica of the one promoted in its place, and syncs. */
+  rejoin(port: number): Promise<void> {
+    return this.cluster.restart(port);
+  }
+
+  async stop(): Promise<void> {
+    this.admin.disconnect();
+    for (const proxy of this.proxies) await proxy.stop();
+    await this.cluster.stop();
+  }
+
+  killNow(): void {
+    void this.cluster.stop();
+  }
+}
