@@ -14,15 +14,18 @@ function transpile(file, done = new Set()) {
   if (done.has(file)) return;
   done.add(file);
   const source = readFileSync(file, 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    fileName: file,
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, isolatedModules: true },
-  });
+  // Plain JavaScript modules shared with the scripts (scripts/lib/*.mjs) are copied as they are.
+  const outputText = file.endsWith('.mjs')
+    ? source
+    : ts.transpileModule(source, {
+        fileName: file,
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, isolatedModules: true },
+      }).outputText;
   const out = join(outDir, relative(root, file)).replace(/\.ts$/, '.js');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, outputText);
-  for (const [, spec] of source.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)) {
-    transpile(resolve(dirname(file), `${spec}.ts`), done);
+  for (const [, spec, ext] of source.matchAll(/from '(\.{1,2}\/[^']+)\.(js|mjs)'/g)) {
+    transpile(resolve(dirname(file), `${spec}.${ext === 'mjs' ? 'mjs' : 'ts'}`), done);
   }
 }
 
