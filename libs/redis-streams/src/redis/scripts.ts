@@ -76,21 +76,24 @@ return id
  * the first acknowledgement of the entry in the group (XACK answers 1). A second run of the same entry applies nothing.
  * Without a pending record nothing is applied, even for an entry that was deleted from the stream while held (any
  * XAUTOCLAIM drops a deleted entry's record): a resent script (its first reply lost with the connection) must find
- * nothing to do the second time.
- * Input: KEYS[1] stream, KEYS[2..] the effects' keys; ARGV[1] group, ARGV[2] consumer, ARGV[3] id,
- *        ARGV[4] number of effects, then per effect: command, key index (into KEYS), argument count, arguments.
+ * nothing to do the second time. A run is also refused when the entry was delivered again since it got it (its count
+ * went up: this consumer's own claim took it back while this run's script was delayed), so the overtaken run's
+ * effects are never the ones applied.
+ * Input: KEYS[1] stream, KEYS[2..] the effects' keys; ARGV[1] group, ARGV[2] consumer, ARGV[3] id, ARGV[4] the
+ *        delivery count this run got it with, ARGV[5] number of effects, then per effect: command, key index (into
+ *        KEYS), argument count, arguments.
  * Output: 1 when applied; 0 when the entry is not pending (already acknowledged, or its pending record was dropped);
- *         -1 when another consumer owns it now.
+ *         -1 when another consumer owns it now, or another run of it has started since.
  */
 export const ACK_WITH_EFFECTS = new LuaScript(
   'ack-effects',
   -1,
   `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #p == 0 then return 0 end
-if p[1][2] ~= ARGV[2] then return -1 end
+if p[1][2] ~= ARGV[2] or p[1][4] > tonumber(ARGV[4]) then return -1 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-local n = tonumber(ARGV[4])
-local i = 5
+local n = tonumber(ARGV[5])
+local i = 6
 for _ = 1, n do
   local cmd = ARGV[i]
   local key = KEYS[tonumber(ARGV[i + 1])]

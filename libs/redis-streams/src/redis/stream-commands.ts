@@ -133,10 +133,11 @@ export async function ackWithEffects(
   group: string,
   consumer: string,
   id: string,
+  deliveries: number,
   effects: readonly RedisEffect[],
 ): Promise<EffectsOutcome> {
   const keys = [stream];
-  const args: (string | number)[] = [group, consumer, id, effects.length];
+  const args: (string | number)[] = [group, consumer, id, deliveries, effects.length];
   for (const effect of effects) {
     let index = keys.indexOf(effect.key, 1);
     if (index === -1) index = keys.push(effect.key) - 1;

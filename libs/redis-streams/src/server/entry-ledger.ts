@@ -225,7 +225,7 @@ export class EntryLedger {
     entry.acked = true;
     const { commands, group, consumer } = this.options;
     return this.regrouped(entry.key, [entry.id], () =>
-      ackWithEffects(commands, entry.key, group, consumer, entry.id, effects),
+      ackWithEffects(commands, entry.key, group, consumer, entry.id, entry.deliveries, effects),
     );
   }
 
