@@ -4,7 +4,8 @@ import type { RetryBackoff } from '../interfaces/redis-streams-options.interface
 import { readFenced } from '../partitions/fenced-read.js';
 import { deleteIdleConsumer, isNoGroup, readGroup, type RawStreamBatch } from '../redis/stream-commands.js';
 import { EntryLedger } from './entry-ledger.js';
-import { type DeadLetterSource, afterFailure, deadLetterFields } from './failure-policy.js';
+import { type DeadLetterEvent, EntryWrites } from './entry-writes.js';
+import { type DeadLetterSource, afterFailure } from './failure-policy.js';
 import { GroupEntryInfo, type EntryOutcomes } from './group-entry-info.js';
 import { GroupMaintenance } from './group-maintenance.js';
 import { GroupSources } from './group-sources.js';
@@ -29,6 +30,8 @@ export interface PartitionReading {
   isHeld: () => boolean;
 }
 
+export type { DeadLetterEvent };
+
 export interface GroupReaderOptions extends StreamReaderOptions {
   group: string;
   startId: string;
@@ -45,15 +48,6 @@ export interface GroupReaderOptions extends StreamReaderOptions {
   partition?: PartitionReading;
 }
 
-export interface DeadLetterEvent {
-  stream: string;
-  id: string;
-  group: string;
-  deadLetterKey: string;
-  deadLetterId: string;
-  reason: string;
-}
-
 /**
  * Reads one consumer group over one or more streams with XREADGROUP, feeding one bounded queue from its sources (own
  * pending entries first, then new ones, abandoned ones and due retries). The ledger knows which held entries are
@@ -64,6 +58,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   private readonly ledger: EntryLedger;
   private readonly sources: GroupSources;
   private readonly maintenance: GroupMaintenance;
+  /** The writes that end an entry (effects, dead letters) and its log lines. */
+  private readonly out: EntryWrites;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private fenced = false;
 
@@ -86,6 +82,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       recreateGroup: () => this.maintenance.recreateGroups(),
       onLost: (entry) => this.lost(entry),
     });
+    this.out = new EntryWrites({ ...group, ledger: this.ledger, writes: this.writes });
     const isClosing = (): boolean => this.closing;
     this.sources = new GroupSources({
       ...group,
@@ -202,7 +199,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     if (entry.lost) {
       // Another consumer took it over while it waited in the queue here (this process was paused): running it too
       // would be the concurrent duplicate that refreshing is meant to prevent.
-      this.logEntry('warn', entry, 'not run here: another consumer took it over while it was queued');
+      this.out.log('warn', entry, 'not run here: another consumer took it over while it was queued');
       return this.finish(entry);
     }
     if (this.group.partition?.isHeld() === false) return this.awaitLease(entry);
@@ -210,14 +207,14 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     // retries, and a takeover's recovery, raise its count past the cap).
     if (entry.deliveries > sub.maxDeliveries && !(this.ordered && sub.deadLetterKey === false)) {
       const reason = `Delivered ${entry.deliveries - 1} times without success (the consumers stopped or failed before finishing).`;
-      this.deadLetter(entry, sub, { ...this.source, reason });
+      this.out.deadLetter(entry, sub, { ...this.source, reason });
       return this.finish(entry);
     }
     // An entry delivered before failed or was abandoned there: evidence toward an outage, until a success.
     if (entry.deliveries > 1) this.countFailing(entry, sub);
     const decoded = this.decode(entry);
     if (isDecodeFailure(decoded)) {
-      this.deadLetter(entry, sub, { ...this.source, reason: decoded.reason, tooLarge: decoded.tooLarge });
+      this.out.deadLetter(entry, sub, { ...this.source, reason: decoded.reason, tooLarge: decoded.tooLarge });
       return this.finish(entry);
     }
     if (sub.ack === 'on-receipt') this.ledger.ack(entry);
@@ -274,7 +271,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
    */
   private answered(entry: QueuedEntry, sub: StreamSubscription, info: GroupEntryInfo, handlerError: unknown): void {
     if (handlerError !== undefined)
-      this.logEntry('log', entry, `request handler failed, error sent to the caller: ${describeError(handlerError)}`);
+      this.out.log('log', entry, `request handler failed, error sent to the caller: ${describeError(handlerError)}`);
     if (handlerError === undefined && sub.ack === 'after-success') this.succeeded(entry, sub, info);
     else this.ledger.ack(entry);
   }
@@ -284,7 +281,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     const effects = info.effects?.pending;
     if (sub.ack === 'manual') {
       if (!entry.acked && effects && effects.length > 0) {
-        this.logEntry(
+        this.out.log(
           'error',
           entry,
           `handler declared ${effects.length} effects but never called ctx.ack(): they are not applied, and the entry stays pending`,
@@ -293,28 +290,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       return;
     }
     if (sub.ack !== 'after-success' || entry.acked || entry.lost) return;
-    if (effects && effects.length > 0) void this.applyEffects(entry, info).catch(() => undefined);
+    if (effects && effects.length > 0) void this.out.applyEffects(entry, info).catch(() => undefined);
     else this.ledger.ack(entry);
-  }
-
-  /** Acks with the declared effects (after success, or from `ctx.ack()`); reports effects that could not be applied. */
-  private applyEffects(entry: QueuedEntry, info: GroupEntryInfo): Promise<void> {
-    const effects = info.effects?.seal() ?? [];
-    if (entry.acked) return Promise.resolve(); // acked already (ctx.ack() before), with the effects declared by then
-    if (effects.length === 0) return this.ledger.ackNow(entry);
-    const write = this.ledger.ackWithEffects(entry, effects).then((outcome) => {
-      if (outcome === 'applied') return;
-      const why =
-        outcome === 'not-owned'
-          ? 'another consumer owns it now (this one was paused or slow past minIdleTime); it applies them when its run succeeds'
-          : entry.deleted
-            ? 'it was deleted from the stream (trimmed) while held here, and a claim has dropped its pending record since'
-            : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
-              'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
-      this.logEntry('warn', entry, `effects not applied here: ${why}`);
-    });
-    this.writes.track(write, `ack with effects of id=${entry.id}`);
-    return write;
   }
 
   /** Returns whether the entry is finished here (false: it stays held, waiting for its retry). */
@@ -324,7 +301,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       reason === NEST_GENERIC_ERROR
         ? ' (Nest logged the error above; register RedisStreamsExceptionFilter to keep its message)'
         : '';
-    this.logEntry(
+    this.out.log(
       'error',
       entry,
       `handler failed (delivery ${entry.deliveries} of ${sub.maxDeliveries}): ${reason}${hint}`,
@@ -332,12 +309,12 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     if (sub.ack === 'on-receipt' || entry.acked || entry.lost) return true;
     this.countFailing(entry, sub);
     const next = afterFailure(entry, sub, this.group.retryBackoff, this.ordered);
-    if (next.kind === 'dead-letter') this.deadLetter(entry, sub, { ...this.source, reason });
+    if (next.kind === 'dead-letter') this.out.deadLetter(entry, sub, { ...this.source, reason });
     if (next.kind === 'leave-pending')
-      this.logEntry('error', entry, `${reason}; dead-lettering is off, so it stays pending`);
+      this.out.log('error', entry, `${reason}; dead-lettering is off, so it stays pending`);
     if (next.kind !== 'retry') return true;
     if (next.resetCount !== undefined) {
-      this.logEntry(
+      this.out.log(
         'warn',
         entry,
         `reached maxDeliveries, but ${sub.failingSinceSuccess} different entries have failed since this handler last ` +
@@ -435,37 +412,13 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.retryTimers.add(timer);
   }
 
-  private deadLetter(entry: QueuedEntry, sub: StreamSubscription, source: DeadLetterSource): void {
-    if (sub.deadLetterKey === false) {
-      this.logEntry('error', entry, `${source.reason}; dead-lettering is off, so it stays pending`);
-      return;
-    }
-    const deadKey = sub.deadLetterKey;
-    const { group, consumer } = this.group;
-    const move = this.ledger.deadLetter(entry, deadKey, deadLetterFields(entry, source)).then((deadId) => {
-      if (deadId === null) return this.logEntry('warn', entry, 'not dead-lettered: another consumer owns it now');
-      this.logEntry('warn', entry, `moved to dead-letter stream ${deadKey} as ${deadId}: ${source.reason}`);
-      const reason = source.reason;
-      this.group.onDeadLetter?.({
-        stream: entry.key,
-        id: entry.id,
-        group,
-        deadLetterKey: deadKey,
-        deadLetterId: deadId,
-        reason,
-      });
-      this.options.observer?.deadLettered?.({ stream: entry.key, group, consumer, id: entry.id }, deadKey, reason);
-    });
-    this.writes.track(move, `dead-letter move of id=${entry.id}`);
-  }
-
   /** `ctx.ack()`: acknowledges now, with the declared effects, if still this consumer's. */
   ackNow(entry: QueuedEntry, info: GroupEntryInfo): Promise<void> {
-    return this.applyEffects(entry, info);
+    return this.out.applyEffects(entry, info);
   }
 
   private lost(entry: QueuedEntry): void {
-    this.logEntry(
+    this.out.log(
       'warn',
       entry,
       'another consumer took this entry over while it was held here; it will not be acked here',
@@ -513,11 +466,5 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     const { group, consumer } = this.group;
     const removals = this.keys.map((key) => deleteIdleConsumer(this.commands, key, group, consumer, 0));
     await withTimeout(Promise.allSettled(removals), 1000);
-  }
-
-  private logEntry(level: 'log' | 'warn' | 'error', entry: QueuedEntry, message: string): void {
-    const line = `[stream=${entry.key} group=${this.group.group} consumer=${this.group.consumer} id=${entry.id}] ${message}`;
-    if (level === 'error') this.options.logger.error(line);
-    else this.options.logger[level]?.(line);
   }
 }
