@@ -161,16 +161,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   private async read(): Promise<RawStreamBatch[] | null> {
     const { group, consumer, partition } = this.group;
     const { count, block } = this.options;
-    if (!partition)
-      return readGroup(
-        this.redis,
-        group,
-        consumer,
-        count,
-        block,
-        this.keys,
-        this.keys.map(() => '>'),
-      );
+    const newEntries = this.keys.map(() => '>');
+    if (!partition) return readGroup(this.redis, group, consumer, count, block, this.keys, newEntries);
     const { lease, token } = partition;
     const reply = await readFenced(this.redis, this.keys[0], { group, consumer, count, block, lease, token });
     if (reply !== 'fenced') return reply;
@@ -353,9 +345,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       this.queue.reserve();
       done?.();
     }
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      entry.retry = undefined;
+    this.later(entry, delay, () => {
       const retried = entry.lost ? Promise.resolve(false) : this.retryRegrouped(entry);
       this.writes.track(
         retried.then(
@@ -367,6 +357,15 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
         ),
         `retry of stream=${entry.key} id=${entry.id}`,
       );
+    });
+  }
+
+  /** Runs `then` in `delay` ms, the entry held and waiting meanwhile (`entry.retry`; `close()` and `lost` cancel it). */
+  private later(entry: QueuedEntry, delay: number, then: () => void): void {
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      entry.retry = undefined;
+      then();
     }, delay);
     timer.unref();
     entry.retry = timer;
@@ -402,14 +401,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
    * the partition's new owner, or this reader closes (then it stays pending for that owner).
    */
   private awaitLease(entry: QueuedEntry): void {
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      entry.retry = undefined;
-      if (entry.done) this.handle(entry, entry.done);
-    }, LEASE_CHECK_MS);
-    timer.unref();
-    entry.retry = timer;
-    this.retryTimers.add(timer);
+    this.later(entry, LEASE_CHECK_MS, () => entry.done && this.handle(entry, entry.done));
   }
 
   /** `ctx.ack()`: acknowledges now, with the declared effects, if still this consumer's. */
