@@ -94,8 +94,8 @@ export const CLAIM_ABANDONED = new LuaScript(
   'claim-abandoned',
   1,
   `${HELPERS}
-local up = tonumber(string.match(redis.call('INFO', 'server'), 'uptime_in_seconds:(%d+)'))
-if up * 1000 < tonumber(ARGV[3]) then return { '0-0', {}, {} } end
+local up = tonumber(string.match(redis.call('INFO', 'server'), 'uptime_in_seconds:(%d+)') or '')
+if up and up * 1000 < tonumber(ARGV[3]) then return { '0-0', {}, {} } end
 local reply = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
 local rows = {}
 for _, entry in ipairs(reply[2]) do

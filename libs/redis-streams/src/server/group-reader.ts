@@ -185,7 +185,10 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       void this.ledger
         .refreshNow()
         .catch(() => undefined) // Redis unreachable: run it (at-least-once); its ack checks ownership anyway
-        .then(() => (this.closing ? this.finish(entry) : this.handle(entry, done, true)));
+        .then(() => (this.closing ? this.finish(entry) : this.handle(entry, done, true)))
+        .catch((err: unknown) => {
+          this.options.logger.error(`Could not start an entry (${this.describe}): ${describeError(err)}`);
+        });
       return;
     }
     if (entry.lost) {
