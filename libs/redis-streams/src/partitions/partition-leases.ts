@@ -68,7 +68,7 @@ return redis.call('DEL', KEYS[1])
 
 /**
  * heartbeat-1: records `member` as live until now + lease time (Redis's clock), drops members whose heartbeat expired,
- * and returns the live members, sorted.
+ * and returns the live members (in no particular order: `partitionsOf` sorts them).
  * Input: KEYS[1] members; ARGV[1] member, ARGV[2] lease time in ms. Output: the live members' names.
  */
 const HEARTBEAT = new LuaScript(
@@ -140,12 +140,4 @@ export async function takeOverPending(
     if (rows.length < 1000) return taken;
     from = `(${rows[rows.length - 1][0]}`;
   }
-}
-
-/** The partitions `member` should own: an even share of `count` among the sorted live `members`. */
-export function fairShare(count: number, members: string[], member: string): number {
-  const index = members.indexOf(member);
-  if (index < 0 || members.length === 0) return 0;
-  const base = Math.floor(count / members.length);
-  return base + (index < count % members.length ? 1 : 0);
 }

@@ -107,14 +107,15 @@ export function reassertHeld(
   return REASSERT_HELD.run<number>(redis, [stream], [group, consumer, ...ids]);
 }
 
-/** The ids pending with `consumer` in the group (at most `count`, oldest first). */
+/** The ids pending with `consumer` in the group (at most `count`, oldest first, from `from`: `(id` for after one). */
 export async function pendingIds(
   redis: Redis,
   stream: string,
   group: string,
   consumer: string,
   count: number,
+  from = '-',
 ): Promise<string[]> {
-  const rows = (await redis.call('XPENDING', stream, group, '-', '+', count, consumer)) as [string][];
+  const rows = (await redis.call('XPENDING', stream, group, from, '+', count, consumer)) as [string][];
   return rows.map((row) => row[0]);
 }

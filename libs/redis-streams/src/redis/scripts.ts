@@ -36,6 +36,16 @@ local function owned(from)
 end
 `;
 
+// Whether `id` is the oldest entry pending in the group (ARGV[1]): on a partition an entry counts as done only once
+// every earlier one is, so an ack, effects or a dead-letter move that would overtake an earlier unacknowledged entry
+// is refused and both run again, in order (the partition's reader reads its own pending entries again).
+export const FIRST_PENDING_LUA = `
+local function first_pending(id)
+  local first = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1)
+  return #first == 1 and first[1][1] == id
+end
+`;
+
 /**
  * ack-owned-1: acknowledges the entries that are still this consumer's. An entry another consumer claimed meanwhile
  * (after a long pause of this one) is left for that consumer to acknowledge after its own run.
@@ -53,18 +63,42 @@ return redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
 );
 
 /**
+ * ack-in-order-1: acknowledges, oldest first, the entries of a partition that are still this consumer's, each only
+ * while it is the oldest entry pending in the group; the first one refused stops the rest.
+ * Input: KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3..] ids.
+ * Output: the number of entries acknowledged.
+ */
+export const ACK_IN_ORDER = new LuaScript(
+  'ack-in-order',
+  1,
+  `${OWNED_LUA}${FIRST_PENDING_LUA}
+local ids = owned(3)
+table.sort(ids, before)
+local n = 0
+for _, id in ipairs(ids) do
+  if not first_pending(id) then break end
+  n = n + redis.call('XACK', KEYS[1], ARGV[1], id)
+end
+return n
+`,
+);
+
+/**
  * dead-letter-2: moves an entry this consumer owns to the dead-letter stream and acknowledges it, in one step.
- * Input: KEYS[1] stream, KEYS[2] dead-letter stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] id,
- *        ARGV[4..] the dead-letter entry's fields and values.
- * Output: the dead-letter entry's id, or false when the entry is no longer this consumer's.
+ * Input: KEYS[1] stream, KEYS[2] dead-letter stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] id, ARGV[4] '1' on a
+ *        partition (refused unless it is the oldest entry pending in the group), ARGV[5..] the dead-letter entry's
+ *        fields and values.
+ * Output: the dead-letter entry's id, or false when the entry is no longer this consumer's (or not the oldest).
  */
 export const DEAD_LETTER = new LuaScript(
   'dead-letter',
   2,
-  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
+  `${FIRST_PENDING_LUA}
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
 if #p == 0 then return false end
+if ARGV[4] == '1' and not first_pending(ARGV[3]) then return false end
 local fields = {}
-for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
 local id = redis.call('XADD', KEYS[2], '*', unpack(fields))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 return id
@@ -80,20 +114,24 @@ return id
  * went up: this consumer's own claim took it back while this run's script was delayed), so the overtaken run's
  * effects are never the ones applied.
  * Input: KEYS[1] stream, KEYS[2..] the effects' keys; ARGV[1] group, ARGV[2] consumer, ARGV[3] id, ARGV[4] the
- *        delivery count this run got it with, ARGV[5] number of effects, then per effect: command, key index (into
- *        KEYS), argument count, arguments.
+ *        delivery count this run got it with, ARGV[5] '1' on a partition (refused unless it is the oldest entry pending
+ *        in the group), ARGV[6] number of effects, then per effect: command, key index (into KEYS), argument count,
+ *        arguments.
  * Output: 1 when applied; 0 when the entry is not pending (already acknowledged, or its pending record was dropped);
- *         -1 when another consumer owns it now, or another run of it has started since.
+ *         -1 when another consumer owns it now, or another run of it has started since; -2 when an earlier entry of
+ *         the partition is still pending.
  */
 export const ACK_WITH_EFFECTS = new LuaScript(
   'ack-effects',
   -1,
-  `local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+  `${FIRST_PENDING_LUA}
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #p == 0 then return 0 end
 if p[1][2] ~= ARGV[2] or p[1][4] > tonumber(ARGV[4]) then return -1 end
+if ARGV[5] == '1' and not first_pending(ARGV[3]) then return -2 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-local n = tonumber(ARGV[5])
-local i = 6
+local n = tonumber(ARGV[6])
+local i = 7
 for _ = 1, n do
   local cmd = ARGV[i]
   local key = KEYS[tonumber(ARGV[i + 1])]

@@ -1,8 +1,9 @@
 // The Redis Streams command sequences the transport relies on, each a small named function, and the parsing of their
 // replies. Nothing else in the library sends stream commands directly.
 import type { Redis } from 'ioredis';
+import { sameSlotKey } from '../cluster/key-slot.js';
 import { sendCorked } from './corked-send.js';
-import { ACK_OWNED, ACK_WITH_EFFECTS, DEAD_LETTER, DELETE_IDLE_CONSUMER } from './scripts.js';
+import { ACK_IN_ORDER, ACK_OWNED, ACK_WITH_EFFECTS, DEAD_LETTER, DELETE_IDLE_CONSUMER } from './scripts.js';
 
 /** One entry as Redis returns it: its id and flat field/value list (`null` fields: the entry was trimmed or deleted). */
 export type RawEntry = [id: string, fields: string[] | null];
@@ -87,15 +88,33 @@ export async function groupLastDeliveredId(redis: Redis, stream: string, group: 
   return undefined;
 }
 
-/** Acknowledges the ids that are still this consumer's; see `ack-owned-1`. */
+/**
+ * Acknowledges the ids that are still this consumer's (`ack-owned-1`); `inOrder` (a partition's): oldest first, and
+ * only while each is the oldest entry pending in the group (`ack-in-order-1`). Returns how many were acknowledged.
+ */
 export function ackOwned(
   redis: Redis,
   stream: string,
   group: string,
   consumer: string,
   ids: string[],
+  inOrder = false,
 ): Promise<number> {
-  return ACK_OWNED.run<number>(redis, [stream], [group, consumer, ...ids]);
+  return (inOrder ? ACK_IN_ORDER : ACK_OWNED).run<number>(redis, [stream], [group, consumer, ...ids]);
+}
+
+/**
+ * Runs a partition's ack-like scripts once on an id that can't be pending, so Redis knows them before they matter: a
+ * script Redis doesn't know is sent again as EVAL after its NOSCRIPT, behind whatever was sent meanwhile, and a
+ * partition's acks must reach Redis in the order they were sent.
+ */
+export async function loadInOrderScripts(redis: Redis, stream: string, group: string, consumer: string): Promise<void> {
+  const none = '0-0';
+  await Promise.all([
+    ackOwned(redis, stream, group, consumer, [none], true),
+    moveToDeadLetter(redis, stream, sameSlotKey(stream, ':never'), group, consumer, none, ['-', '-'], true),
+    ackWithEffects(redis, stream, group, consumer, none, 0, [], true),
+  ]);
 }
 
 /** Plain XACK, for entries whose ownership doesn't matter (trimmed, at-most-once, or too young to have been claimed). */
@@ -103,7 +122,10 @@ export function ack(redis: Redis, stream: string, group: string, ids: string[]):
   return sendCorked<number>(redis, 'xack', [stream, group, ...ids]);
 }
 
-/** Moves an owned entry to the dead-letter stream and acks it atomically. Returns the new id, or null if not owned. */
+/**
+ * Moves an owned entry to the dead-letter stream and acks it atomically (`inOrder`: only as the oldest entry pending in
+ * the group). Returns the new id, or null if not owned (or not the oldest).
+ */
 export async function moveToDeadLetter(
   redis: Redis,
   stream: string,
@@ -112,8 +134,10 @@ export async function moveToDeadLetter(
   consumer: string,
   id: string,
   fields: string[],
+  inOrder = false,
 ): Promise<string | null> {
-  return (await DEAD_LETTER.run<string | null>(redis, [stream, deadStream], [group, consumer, id, ...fields])) ?? null;
+  const args = [group, consumer, id, inOrder ? '1' : '0', ...fields];
+  return (await DEAD_LETTER.run<string | null>(redis, [stream, deadStream], args)) ?? null;
 }
 
 /** A Redis write a handler declares, applied with the entry's first acknowledgement. */
@@ -123,8 +147,11 @@ export interface RedisEffect {
   args: (string | number)[];
 }
 
-/** What became of an ack with effects: applied with it, or not because the entry isn't pending, or is another's. */
-export type EffectsOutcome = 'applied' | 'not-pending' | 'not-owned';
+/**
+ * What became of an ack with effects: applied with it, or not because the entry isn't pending, or is another's, or
+ * (on a partition) an earlier entry of the partition is still pending.
+ */
+export type EffectsOutcome = 'applied' | 'not-pending' | 'not-owned' | 'out-of-order';
 
 /** Acks an owned entry and applies `effects` only on its first acknowledgement in the group. */
 export async function ackWithEffects(
@@ -135,16 +162,17 @@ export async function ackWithEffects(
   id: string,
   deliveries: number,
   effects: readonly RedisEffect[],
+  inOrder = false,
 ): Promise<EffectsOutcome> {
   const keys = [stream];
-  const args: (string | number)[] = [group, consumer, id, deliveries, effects.length];
+  const args: (string | number)[] = [group, consumer, id, deliveries, inOrder ? '1' : '0', effects.length];
   for (const effect of effects) {
     let index = keys.indexOf(effect.key, 1);
     if (index === -1) index = keys.push(effect.key) - 1;
     args.push(effect.command, index + 1, effect.args.length, ...effect.args);
   }
   const outcome = await ACK_WITH_EFFECTS.run<number>(redis, keys, args);
-  return outcome === 1 ? 'applied' : outcome === 0 ? 'not-pending' : 'not-owned';
+  return outcome === 1 ? 'applied' : outcome === 0 ? 'not-pending' : outcome === -1 ? 'not-owned' : 'out-of-order';
 }
 
 /** Removes `consumer` from the group if it has nothing pending and was idle at least `minIdleTime` ms. */

@@ -29,6 +29,12 @@ export interface LedgerOptions {
   recreateGroup: () => Promise<void>;
   /** Told about an entry that another consumer took over while it was held here. */
   onLost: (entry: QueuedEntry) => void;
+  /**
+   * Set for a partition's ledger: its acks (and effects, and dead-letter moves) count only in stream order
+   * (`ack-in-order-1`), and it is told when one failed or was refused, since the entries after it may then have run
+   * before it is done.
+   */
+  onOutOfOrder?: (why: string) => void;
 }
 
 /**
@@ -215,7 +221,32 @@ export class EntryLedger {
     if (entry.acked || entry.lost) return;
     entry.acked = true;
     const { commands, group, consumer } = this.options;
-    await this.regrouped(entry.key, [entry.id], () => ackOwned(commands, entry.key, group, consumer, [entry.id]));
+    const ids = [entry.id];
+    const write = () => ackOwned(commands, entry.key, group, consumer, ids, this.inOrder);
+    await this.confirmed(this.regrouped(entry.key, ids, write), (n) => n === 1, `ack of id=${entry.id}`);
+  }
+
+  private get inOrder(): boolean {
+    return this.options.onOutOfOrder !== undefined;
+  }
+
+  /**
+   * On a partition, tells `onOutOfOrder` when an ack-like write failed or `ok` says it was refused. Resolves or rejects
+   * as the write does.
+   */
+  private confirmed<T>(write: Promise<T>, ok: (result: T) => boolean, what: string): Promise<T> {
+    const told = this.options.onOutOfOrder;
+    if (!told) return write;
+    return write.then(
+      (result) => {
+        if (!ok(result)) told(`${what} was refused`);
+        return result;
+      },
+      (err: unknown) => {
+        told(`${what} failed`);
+        throw err;
+      },
+    );
   }
 
   /** Acks an entry and applies its effects atomically, if still this consumer's and not acknowledged before. */
@@ -224,9 +255,10 @@ export class EntryLedger {
     if (entry.acked) return 'not-pending';
     entry.acked = true;
     const { commands, group, consumer } = this.options;
-    return this.regrouped(entry.key, [entry.id], () =>
-      ackWithEffects(commands, entry.key, group, consumer, entry.id, entry.deliveries, effects),
+    const write = this.regrouped(entry.key, [entry.id], () =>
+      ackWithEffects(commands, entry.key, group, consumer, entry.id, entry.deliveries, effects, this.inOrder),
     );
+    return this.confirmed(write, (outcome) => outcome === 'applied', `ack with effects of id=${entry.id}`);
   }
 
   /** Moves the entry to `deadKey` and acks it, atomically, if still this consumer's; resolves to the new id or null. */
@@ -234,9 +266,10 @@ export class EntryLedger {
     if (entry.acked || entry.lost) return null;
     entry.acked = true;
     const { commands, group, consumer } = this.options;
-    return this.regrouped(entry.key, [entry.id], () =>
-      moveToDeadLetter(commands, entry.key, deadKey, group, consumer, entry.id, fields),
+    const write = this.regrouped(entry.key, [entry.id], () =>
+      moveToDeadLetter(commands, entry.key, deadKey, group, consumer, entry.id, fields, this.inOrder),
     );
+    return this.confirmed(write, (deadId) => deadId !== null, `dead-letter move of id=${entry.id}`);
   }
 
   /**
@@ -281,9 +314,11 @@ export class EntryLedger {
     for (const [key, ids] of this.ownedAcks) {
       if (ids.length === 0) continue;
       this.ownedAcks.set(key, []);
+      const what = `ack of ${ids.length} entries on ${key} (${sample(ids)})`;
+      const write = this.regrouped(key, ids, () => ackOwned(commands, key, group, consumer, ids, this.inOrder));
       writes.track(
-        this.regrouped(key, ids, () => ackOwned(commands, key, group, consumer, ids)),
-        `ack of ${ids.length} entries on ${key} (${sample(ids)})`,
+        this.confirmed(write, (n) => n === ids.length, what),
+        what,
       );
     }
   }

@@ -2,7 +2,13 @@ import type { Redis } from 'ioredis';
 import { RedisStreamsContext } from '../ctx-host/redis-streams.context.js';
 import type { RetryBackoff } from '../interfaces/redis-streams-options.interface.js';
 import { readFenced } from '../partitions/fenced-read.js';
-import { deleteIdleConsumer, isNoGroup, readGroup, type RawStreamBatch } from '../redis/stream-commands.js';
+import {
+  deleteIdleConsumer,
+  isNoGroup,
+  loadInOrderScripts,
+  readGroup,
+  type RawStreamBatch,
+} from '../redis/stream-commands.js';
 import { EntryLedger } from './entry-ledger.js';
 import { type DeadLetterEvent, EntryWrites } from './entry-writes.js';
 import { type DeadLetterSource, afterFailure } from './failure-policy.js';
@@ -62,6 +68,13 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   private readonly out: EntryWrites;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private fenced = false;
+  /**
+   * A partition's order may have been broken (an ack failed or was refused, a read was lost, the connection came
+   * back): nothing more starts until its running entry ended; then its own pending entries are read again, oldest
+   * first, from `replayFrom` on, before anything newer.
+   */
+  private outOfOrder = false;
+  private replayFrom?: string;
 
   constructor(private readonly group: GroupReaderOptions) {
     super(group);
@@ -70,7 +83,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       (message) => {
         logger.error(`${message} (${this.describe})`);
       },
-      () => this.maintenance.recreateGroups(),
+      () => this.recreateGroups(),
     );
     this.ledger = new EntryLedger({
       commands,
@@ -79,8 +92,9 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       minIdleTime,
       writes: this.writes,
       checkEveryAck: group.partition !== undefined,
-      recreateGroup: () => this.maintenance.recreateGroups(),
+      recreateGroup: () => this.recreateGroups(),
       onLost: (entry) => this.lost(entry),
+      onOutOfOrder: group.partition ? (why) => this.breakOrder(why) : undefined,
     });
     this.out = new EntryWrites({ ...group, ledger: this.ledger, writes: this.writes });
     const isClosing = (): boolean => this.closing;
@@ -110,6 +124,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   private readonly onReconnect = (): void => {
     this.ledger.markStale();
     this.maintenance.holdOffClaims();
+    // Acks sent before may be lost (a restart, a failover): a partition's later entries must not overtake them.
+    this.breakOrder('the connection to Redis came back');
   };
 
   /**
@@ -131,6 +147,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.commands.on('-node', this.onReconnect);
     this.commands.on('close', this.onDisconnect);
     await this.maintenance.ensureGroups();
+    if (this.ordered) await this.loadInOrderScripts();
     // Upkeep first: the entries recovery takes are kept fresh while it goes on.
     this.maintenance.start();
     await this.sources.recoverOwnPending();
@@ -141,6 +158,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   }
 
   protected override async readOnce(): Promise<void> {
+    if (this.outOfOrder || this.replayFrom !== undefined) return this.replay();
     const since = performance.now();
     try {
       const reply = await this.read();
@@ -154,8 +172,48 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       }
     } catch (err) {
       if (!isNoGroup(err) || this.closing) throw err;
-      await this.maintenance.recreateGroups();
+      await this.recreateGroups();
     }
+  }
+
+  /** Recreates a vanished group; on a partition, its own pending entries are then read again before new ones. */
+  private async recreateGroups(): Promise<void> {
+    await this.maintenance.recreateGroups();
+    this.breakOrder('its group was recreated');
+  }
+
+  private loadInOrderScripts(): Promise<void> {
+    return loadInOrderScripts(this.commands, this.keys[0], this.group.group, this.group.consumer);
+  }
+
+  /** On a partition: starts nothing more of what is queued, and reads its own pending entries again first. */
+  private breakOrder(why: string): void {
+    if (!this.ordered || this.closing) return;
+    if (!this.outOfOrder) {
+      this.options.logger.warn?.(
+        `Partition order may be broken (${this.describe}: ${why}): its own pending entries are read again, in order, ` +
+          `before anything newer runs.`,
+      );
+    }
+    this.outOfOrder = true;
+  }
+
+  /**
+   * A partition's replay of its own pending entries, in the read loop's place: first waits until nothing runs (what was
+   * queued is given back as it comes up, see `handle`) and the acks sent have settled, then takes them a queue's room
+   * at a time, oldest first, until none are left; new entries are read after that.
+   */
+  private async replay(): Promise<void> {
+    if (this.outOfOrder) {
+      if (!(await this.queue.drain(this.options.block))) return;
+      this.ledger.flushAcks();
+      await this.writes.settle(CLOSE_WRITES_MS);
+      await this.loadInOrderScripts(); // a restarted or promoted Redis has forgotten them
+      this.outOfOrder = false;
+      this.replayFrom = '-';
+    }
+    if (!this.queue.hasRoom) return;
+    this.replayFrom = await this.sources.replayOwn(this.keys[0], this.replayFrom!);
   }
 
   private async read(): Promise<RawStreamBatch[] | null> {
@@ -173,12 +231,16 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   }
 
   protected override async afterLostRead(): Promise<void> {
-    await this.sources.takeBackLostRead();
+    // A partition's lost read may have delivered entries that overtake nothing yet: its replay takes them in order.
+    if (this.ordered) this.breakOrder('a read was lost with its connection');
+    else await this.sources.takeBackLostRead();
   }
 
   protected override handle(entry: QueuedEntry, done: () => void, rechecked = false): void {
     const sub = this.subscriptions.get(entry.key)!;
     entry.done = done;
+    // Left pending for the partition's replay, which takes it again in its place.
+    if (this.outOfOrder) return this.finish(entry);
     if (!rechecked && !entry.lost && performance.now() - entry.since >= this.group.minIdleTime) {
       // Not refreshed for minIdleTime (this process was paused, or the connection came back): another consumer may
       // have claimed it meanwhile. A refresh says whether it is still this consumer's before it runs.
@@ -381,7 +443,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       return await this.sources.retry(entry);
     } catch (err) {
       if (!isNoGroup(err) || this.closing) throw err;
-      await this.maintenance.recreateGroups();
+      await this.recreateGroups();
       return this.sources.retry(entry);
     }
   }
@@ -423,6 +485,18 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.retryTimers.delete(entry.retry);
     entry.retry = undefined;
     this.retried(entry, false);
+  }
+
+  /** Whether no handler of this reader runs (a partition's owner gives its lease back only then). */
+  get idle(): boolean {
+    return this.queue.idle;
+  }
+
+  /** Resolves once no handler runs and the acks they made were written (or failed). */
+  async quiesced(): Promise<void> {
+    await this.queue.whenIdle();
+    this.ledger.flushAcks();
+    await this.writes.settle(CLOSE_WRITES_MS);
   }
 
   /**

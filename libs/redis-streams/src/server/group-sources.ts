@@ -118,6 +118,26 @@ export class GroupSources {
   }
 
   /**
+   * A partition's replay, after its order may have been broken (a failed or refused ack, a lost read, a reconnect): the
+   * next queue's room of this consumer's own pending entries from `from` (`-`, or `(id` after the last one taken),
+   * oldest first, their delivery counts kept (most were queued here but never started). Returns the id to go on from,
+   * or undefined once none are left.
+   */
+  replayOwn(key: string, from: string): Promise<string | undefined> {
+    return this.serial(async () => {
+      const { commands, group, consumer, queue } = this.options;
+      const room = Math.min(queue.room, this.options.count);
+      if (room === 0 || this.options.isClosing()) return from;
+      const ids = await pendingIds(commands, key, group, consumer, room, from);
+      if (ids.length === 0) return undefined;
+      const since = performance.now();
+      const rows = await claimOwn(commands, key, group, consumer, ids, 'keep');
+      this.accept(key, rows, since, (n) => `Read ${n} own pending entries again, in order`);
+      return `(${ids[ids.length - 1]}`;
+    });
+  }
+
+  /**
    * Takes a held entry back for its retry (raising its count). Returns false when it is
    * no longer this consumer's or no longer exists: then it is not run again here.
    */

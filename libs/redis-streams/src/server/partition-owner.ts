@@ -1,8 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { partitionsOf } from '../partitions/partition-assignment.js';
 import {
   acquireLease,
-  fairShare,
   heartbeat,
   leaseKey,
   membersKey,
@@ -17,6 +17,8 @@ import { withTimeout } from './with-timeout.js';
 
 /** How long closing waits for one round trip of its own (a lease's release, leaving the members). */
 const CLOSE_STEP_MS = 1000;
+/** How often a partition given back logs that it still waits for its running handler. */
+const WAITING_LOG_MS = 30_000;
 
 export interface PartitionOwnerOptions {
   commands: Redis;
@@ -44,35 +46,41 @@ interface Holding {
   /** `performance.now()` before which the lease is surely still held: the last renewal that succeeded, plus its time. */
   heldUntil: number;
   lost: boolean;
-  /** Set once its reader is closing: resolves when it has closed (and the lease was given back, unless lost). */
+  /** The renewal under way: each lease is renewed on its own, so one node's stall delays only the leases it holds. */
+  renewing?: Promise<void>;
+  /** Set once its reader is closing: resolves when it has closed and its handler ended (or closing gave up on it). */
   closed?: Promise<void>;
 }
 
 /**
- * Owns a fair share of one partitioned stream's partitions for one consumer group: each partition is read by at most
- * one live member of the group at a time, under a lease renewed every third of `leaseTime`. Members announce
- * themselves in a heartbeat set; each takes `fairShare` of the partitions, gives back what is over its share (closing
- * that reader first) and takes free ones. A new owner first takes over the previous owner's pending entries of the
- * partition, which its reader then handles first, in order. Each acquisition has a token of its own (a generation
- * number); the reader's reads check it in Redis, so a member paused past its lease reads nothing more there once
- * another took the partition, and its acks and effects are refused for the entries taken over (they are no longer
- * its own in the group). A member that lost a lease stops that reader.
- *
- * The heartbeat and the renewals run apart from the rest (`keepAlive`), so waiting for a reader to start (a takeover's
- * backlog) or to close (a running entry of a partition given back) never lets the other leases lapse; and a reader
- * starts an entry only while its lease is surely still held (`holds`): one cut off from Redis past its lease starts
- * nothing more of what it had queued, since another member may be running it by then.
+ * Owns this member's partitions of one partitioned stream for one consumer group. Ownership, in four rules:
+ * - Members announce themselves in a heartbeat set; from the live members every member computes the same assignment
+ *   (`partitionsOf`: rendezvous hashing with even shares), so each partition has one intended owner.
+ * - A member takes a partition assigned to it once its lease is free, and gives back one that is no longer assigned to
+ *   it only after its running entry ended and was acked, renewing the lease meanwhile: the next owner never starts
+ *   an entry that still runs here. Hand-backs wait until the members seen were the same twice in a row, so a passing
+ *   difference of views (a member's heartbeat late for a moment) moves nothing.
+ * - Every lease is renewed on its own, apart from the heartbeat and from the others, so a stalled or failed-over node
+ *   touches only the leases whose keys live there; a lease not renewed in time is lost, and its reader starts nothing.
+ * - Each acquisition has a token (a generation number) that fences the reader's reads in Redis; the new owner takes
+ *   over the partition's pending entries, so a paused old owner's acks and effects are refused.
  */
 export class PartitionOwner {
   private readonly owned = new Map<number, Holding>();
   /** Partitions given back or lost, whose readers are still closing; a lease given back is renewed until then. */
   private readonly leaving = new Set<Holding>();
+  /** The step under way for a partition (taking it, giving it back, leaving it): one at a time per partition. */
+  private readonly steps = new Map<number, Promise<void>>();
   private readonly members: string;
   private live: string[] = [];
+  private view = '';
+  /** How many heartbeats in a row saw the same members as the one before. */
+  private sameViews = 0;
   private timer?: NodeJS.Timeout;
-  private ticking?: Promise<void>;
-  private renewing?: Promise<void>;
+  private beating?: Promise<void>;
   private closing = false;
+  private stopWaiting?: () => void;
+  private readonly closingSignal = new Promise<void>((resolve) => (this.stopWaiting = resolve));
 
   constructor(private readonly options: PartitionOwnerOptions) {
     this.members = membersKey(options.streamKey, options.group);
@@ -83,93 +91,125 @@ export class PartitionOwner {
     return [...this.owned.keys()].sort((a, b) => a - b);
   }
 
+  /** Joins the members and takes the partitions assigned to it that are free, their readers started. */
   async start(): Promise<void> {
-    await this.keepAlive();
-    // Renewals first: the first tick waits for the readers it starts (a takeover's backlog), and they for the leases.
-    this.timer = setInterval(
-      () => {
-        this.renew();
-        if (!this.closing) this.run();
-      },
-      Math.max(50, Math.floor(this.options.leaseTime / 3)),
-    );
+    await this.beat();
+    this.timer = setInterval(() => this.onTimer(), Math.max(50, Math.floor(this.options.leaseTime / 3)));
     this.timer.unref();
-    const first = this.tick();
-    this.ticking = first.then(
-      () => (this.ticking = undefined),
-      () => (this.ticking = undefined),
-    );
     try {
-      await first;
+      await this.rebalance();
     } catch (err) {
       clearInterval(this.timer);
       throw err;
     }
   }
 
+  /**
+   * Leaves the members at once (the others count without this one while its readers close), closes every reader
+   * within `timeout`, and gives back each lease whose handler ended; a lease whose handler still runs is left to expire,
+   * so the next owner starts that entry only once this one can no longer ack it (see the README on what no fence undoes).
+   */
   async close(timeout: number): Promise<void> {
     this.closing = true;
-    // Leaving the members at once lets the others count without this one while its readers close.
+    this.stopWaiting?.();
     const { commands, consumer } = this.options;
     const left = withTimeout(removeMember(commands, this.members, consumer), CLOSE_STEP_MS);
-    // A tick waiting for a reader to start goes on once it is closed; leases are renewed until their readers closed.
-    const leaving = [...this.leaving].map((holding) => holding.closed);
-    await Promise.allSettled([...this.partitions.map((partition) => this.give(partition, timeout)), ...leaving]);
+    const owned = [...this.owned.values()].map((holding) => this.leave(holding));
+    const leaving = [...this.leaving].map((holding) => withTimeout(holding.closed!, timeout + CLOSE_STEP_MS));
+    await Promise.allSettled([...owned, ...leaving]);
     clearInterval(this.timer);
     await left;
   }
 
-  private run(): void {
-    if (this.ticking) return;
-    this.ticking = this.tick()
+  private onTimer(): void {
+    this.renewAll();
+    this.beating ??= this.beat()
       .catch((err: unknown) => {
-        this.options.logger.warn?.(`Partition leases of ${this.describe()}: ${(err as Error).message}; retrying.`);
+        this.options.logger.warn?.(`Heartbeat of ${this.describe()}: ${(err as Error).message}; retrying.`);
       })
-      .finally(() => (this.ticking = undefined));
+      .finally(() => (this.beating = undefined));
+    if (this.closing) return;
+    this.rebalance().catch((err: unknown) => {
+      this.options.logger.warn?.(`Partition leases of ${this.describe()}: ${(err as Error).message}; retrying.`);
+    });
   }
 
-  private renew(): void {
-    if (this.renewing) return;
-    this.renewing = this.keepAlive()
-      .catch((err: unknown) => {
-        this.options.logger.warn?.(`Lease renewals of ${this.describe()}: ${(err as Error).message}; retrying.`);
-      })
-      .finally(() => (this.renewing = undefined));
-  }
-
-  /** Announces this member (until closing) and renews the leases held here, given-back ones until their readers closed. */
-  private async keepAlive(): Promise<void> {
+  /** Announces this member and reads who else is live. */
+  private async beat(): Promise<void> {
     const { commands, consumer, leaseTime } = this.options;
-    if (!this.closing) this.live = await heartbeat(commands, this.members, consumer, leaseTime);
+    if (this.closing) return;
+    const live = await heartbeat(commands, this.members, consumer, leaseTime);
+    if (this.closing) return;
+    const view = [...live].sort().join('\n');
+    this.sameViews = view === this.view ? this.sameViews + 1 : 0;
+    this.view = view;
+    this.live = live;
+  }
+
+  private renewAll(): void {
+    const { commands, leaseTime, logger } = this.options;
     for (const holding of [...this.owned.values(), ...this.leaving]) {
-      if (holding.lost) continue;
+      if (holding.lost || holding.renewing) continue;
       const sent = performance.now();
-      if (await renewLease(commands, this.lease(holding.partition), holding.token, leaseTime)) {
-        holding.heldUntil = sent + leaseTime;
-      } else if (!holding.closed) {
-        holding.lost = true; // its reader starts nothing more from now on; the next tick closes it
-      }
+      holding.renewing = renewLease(commands, this.lease(holding.partition), holding.token, leaseTime)
+        .then(
+          (renewed) => {
+            if (renewed) holding.heldUntil = sent + leaseTime;
+            else holding.lost = true; // its reader starts nothing more from now on; the next step closes it
+          },
+          (err: unknown) => {
+            logger.warn?.(
+              `Lease renewal of partition ${holding.partition} (${this.describe()}): ${(err as Error).message}; retrying.`,
+            );
+          },
+        )
+        .finally(() => (holding.renewing = undefined));
     }
   }
 
-  private async tick(): Promise<void> {
-    const { commands, consumer, leaseTime, subscriptions, shutdownTimeout } = this.options;
-    for (const [partition, holding] of [...this.owned]) {
-      if (!holding.lost) continue;
-      this.options.logger.warn?.(`Lost the lease of partition ${partition} (${this.describe()}); stopping its reader.`);
-      await this.leave(holding, shutdownTimeout);
+  /** Starts, for each partition without a step under way, what the assignment asks of it; resolves when they ended. */
+  private async rebalance(): Promise<void> {
+    const { subscriptions, consumer, logger } = this.options;
+    const wanted = partitionsOf(subscriptions.length, this.live, consumer);
+    const started: Promise<void>[] = [];
+    for (let partition = 0; partition < subscriptions.length; partition++) {
+      if (this.closing) break;
+      if (this.steps.has(partition)) continue;
+      const holding = this.owned.get(partition);
+      let step: (() => Promise<void>) | undefined;
+      if (holding?.lost) {
+        step = () => {
+          logger.warn?.(`Lost the lease of partition ${partition} (${this.describe()}); stopping its reader.`);
+          return this.leave(holding);
+        };
+      } else if (holding && !wanted.has(partition) && this.sameViews > 0) {
+        step = () => {
+          logger.log?.(`Giving partition ${partition} back (${this.describe()}): the members changed.`);
+          return this.leave(holding);
+        };
+      } else if (!holding && wanted.has(partition)) {
+        step = () => this.acquire(partition);
+      }
+      if (step) started.push(this.step(partition, step));
     }
-    const share = fairShare(subscriptions.length, this.live, consumer);
-    while (this.owned.size > share && !this.closing) {
-      await this.give(Math.max(...this.owned.keys()), shutdownTimeout);
-    }
-    for (let partition = 0; partition < subscriptions.length && this.owned.size < share; partition++) {
-      if (this.closing) return;
-      if (this.owned.has(partition)) continue;
-      const sent = performance.now();
-      const token = await acquireLease(commands, subscriptions[partition].key, this.options.group, consumer, leaseTime);
-      if (token !== null) await this.own(partition, token, sent + leaseTime);
-    }
+    const outcomes = await Promise.allSettled(started);
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private step(partition: number, run: () => Promise<void>): Promise<void> {
+    const step = run().finally(() => this.steps.delete(partition));
+    this.steps.set(partition, step);
+    return step;
+  }
+
+  private async acquire(partition: number): Promise<void> {
+    const { commands, consumer, leaseTime, subscriptions, group } = this.options;
+    // Still closing a reader of this partition here (a lease lost while its handler runs): not again until it ended.
+    if ([...this.leaving].some((holding) => holding.partition === partition)) return;
+    const sent = performance.now();
+    const token = await acquireLease(commands, subscriptions[partition].key, group, consumer, leaseTime);
+    if (token !== null) await this.own(partition, token, sent + leaseTime);
   }
 
   private async own(partition: number, token: string, heldUntil: number): Promise<void> {
@@ -182,16 +222,17 @@ export class PartitionOwner {
       token,
       isHeld: () => this.holds(partition, token),
     });
-    this.owned.set(partition, { partition, token, reader, heldUntil, lost: false });
+    const holding: Holding = { partition, token, reader, heldUntil, lost: false };
+    this.owned.set(partition, holding);
     try {
       const taken = await takeOverPending(commands, key, group, consumer);
       if (taken > 0) logger.log?.(`Took over ${taken} pending entries of partition ${partition} (${this.describe()}).`);
-      // Closing meanwhile gave it back (and closed the reader) without waiting for this tick: a closed reader stays so.
-      if (this.owned.get(partition)?.reader !== reader) return;
+      // Closing meanwhile gave it back (and closed the reader) without waiting for this step: a closed reader stays so.
+      if (this.owned.get(partition) !== holding) return;
       await reader.start();
     } catch (err) {
-      // Given back at once rather than left to expire: the next tick (here or elsewhere) takes it again.
-      await this.give(partition, this.options.shutdownTimeout).catch(() => undefined);
+      // Given back at once rather than left to expire: the next step (here or elsewhere) takes it again.
+      await this.leave(holding).catch(() => undefined);
       throw err;
     }
   }
@@ -205,25 +246,41 @@ export class PartitionOwner {
     return holding?.token === token && !holding.lost && performance.now() < holding.heldUntil;
   }
 
-  /** Stops reading a partition and gives its lease back. */
-  private async give(partition: number, timeout: number): Promise<void> {
-    const holding = this.owned.get(partition);
-    if (holding) await this.leave(holding, timeout);
-  }
-
-  /** Closes the reader of `holding` (its lease kept and renewed meanwhile), then gives the lease back unless lost. */
-  private leave(holding: Holding, timeout: number): Promise<void> {
+  /**
+   * Closes the reader of `holding`, the lease kept and renewed meanwhile. Outside `close()` it then waits for the
+   * running handler to end and its ack to be written, however long that takes; closing waits `shutdownTimeout` at most.
+   * The lease is given back only once nothing of the partition runs here any more; else it is left to expire.
+   */
+  private leave(holding: Holding): Promise<void> {
     if (this.owned.get(holding.partition) === holding) this.owned.delete(holding.partition);
     this.leaving.add(holding);
-    holding.closed ??= holding.reader
-      .close(timeout)
-      .finally(() => this.leaving.delete(holding))
-      .then(async () => {
-        if (holding.lost) return;
-        const release = releaseLease(this.options.commands, this.lease(holding.partition), holding.token);
-        await withTimeout(release, CLOSE_STEP_MS); // else it expires
-      });
+    holding.closed ??= this.closeReader(holding).finally(() => this.leaving.delete(holding));
     return holding.closed;
+  }
+
+  private async closeReader(holding: Holding): Promise<void> {
+    const { reader, partition } = holding;
+    const { logger, commands, shutdownTimeout } = this.options;
+    await reader.close(shutdownTimeout);
+    if (!reader.idle && !this.closing) {
+      logger.warn?.(
+        `Partition ${partition} (${this.describe()}) waits for its running handler before it is given back.`,
+      );
+      const reminder = setInterval(() => {
+        logger.warn?.(`Partition ${partition} (${this.describe()}) still waits for its running handler.`);
+      }, WAITING_LOG_MS);
+      reminder.unref();
+      await Promise.race([reader.quiesced(), this.closingSignal]).finally(() => clearInterval(reminder));
+    }
+    if (holding.lost) return;
+    if (!reader.idle) {
+      logger.warn?.(
+        `Partition ${partition} (${this.describe()}): its handler still runs; its lease is left to expire, and its ` +
+          `ack will be refused once the next owner took the entry over.`,
+      );
+      return;
+    }
+    await withTimeout(releaseLease(commands, this.lease(partition), holding.token), CLOSE_STEP_MS); // else it expires
   }
 
   private lease(partition: number): string {

@@ -71,6 +71,16 @@ export class WorkQueue<T> {
     return this.takeQueued();
   }
 
+  /** Whether no item is running. */
+  get idle(): boolean {
+    return this.running === 0;
+  }
+
+  /** Resolves when no item is running. */
+  whenIdle(): Promise<void> {
+    return this.waitUntil(() => this.running === 0);
+  }
+
   /** Resolves when no item is running, or after `timeoutMs`; returns whether it drained. */
   drain(timeoutMs: number): Promise<boolean> {
     return withTimeout(
