@@ -1,10 +1,10 @@
 // Who should own which partition: computed alike by every member from the same list of live members, so every
 // partition has exactly one intended owner whatever the counts. Rendezvous (highest-random-weight) hashing with bounded
-// loads: each partition ranks the members by a hash of (member, partition) and goes to the first one in its ranking
-// that still has room; the room is an even share (the first `count % members` members by name get one more). A member
-// joining or leaving changes the rankings of no partition, so only the partitions whose owner must change for the
-// shares to stay even move (close to the fewest possible), and the order in which members learned of each other
-// doesn't matter.
+// loads: every (member, partition) pair gets a weight from a hash of both, and, strongest pair first, a partition goes
+// to the member of the pair unless that member already has its even share (`count % members` members, the first to
+// want one more, get one more). A member joining or leaving changes no pair's weight, so mostly the partitions whose
+// owner must change for the shares to stay even move, and the order in which members learned of each other doesn't
+// matter.
 import { createHash } from 'node:crypto';
 
 /** The partitions (0 … count-1) each live member should own; every partition appears exactly once. */
@@ -13,19 +13,19 @@ export function assignPartitions(count: number, members: readonly string[]): Map
   const owned = new Map<string, number[]>(names.map((name) => [name, []]));
   if (names.length === 0) return owned;
   const base = Math.floor(count / names.length);
-  const extra = count % names.length;
-  const room = new Map(names.map((name, index) => [name, base + (index < extra ? 1 : 0)]));
-  // Every (member, partition) pair, strongest first: a partition goes to the first member in this order that still
-  // has room, so each keeps its favourite unless that one is full of partitions that favour it more.
+  // How many members get one more than `base`: the first ones to want one more, in the order below.
+  let extra = count % names.length;
   const pairs: { name: string; partition: number; weight: number }[] = [];
   for (let partition = 0; partition < count; partition++)
     for (const name of names) pairs.push({ name, partition, weight: weight(name, partition) });
   pairs.sort((a, b) => b.weight - a.weight || a.partition - b.partition || (a.name < b.name ? -1 : 1));
   const taken = new Set<number>();
   for (const { name, partition } of pairs) {
-    if (taken.has(partition) || owned.get(name)!.length >= room.get(name)!) continue;
+    const mine = owned.get(name)!;
+    if (taken.has(partition) || mine.length > base || (mine.length === base && extra === 0)) continue;
+    if (mine.length === base) extra--;
     taken.add(partition);
-    owned.get(name)!.push(partition);
+    mine.push(partition);
   }
   for (const partitions of owned.values()) partitions.sort((a, b) => a - b);
   return owned;

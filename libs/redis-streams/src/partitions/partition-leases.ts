@@ -112,32 +112,65 @@ export function heartbeat(redis: Redis, members: string, member: string, ttl: nu
 }
 
 /**
- * Moves every entry of `partitionKey` pending with another consumer of `group` to `owner` (XCLAIM … JUSTID, min idle
- * 0: the previous owner's lease is gone), so the new owner handles them first, in id order, before new entries.
- * Returns how many were taken over.
+ * take-over-2: moves the entries of a partition pending with other consumers of the group to the lease's holder
+ * (XCLAIM … JUSTID, min idle 0: their delivery counts kept), while the lease still holds `token`.
+ * Input: KEYS[1] partition stream, KEYS[2] its lease; ARGV[1] token, ARGV[2] group, ARGV[3] owner, ARGV[4] the id to
+ *        scan from (`-`, or `(id`), ARGV[5] how many pending records to scan.
+ * Output: false when the lease is not this holder's; else {taken, id to go on from, or false once the scan is done}.
+ */
+const TAKE_OVER = new LuaScript(
+  'take-over',
+  2,
+  `if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end
+local rows = redis.call('XPENDING', KEYS[1], ARGV[2], ARGV[4], '+', tonumber(ARGV[5]))
+local claim = {KEYS[1], ARGV[2], ARGV[3], 0}
+for _, row in ipairs(rows) do
+  if row[2] ~= ARGV[3] then claim[#claim + 1] = row[1] end
+end
+local taken = #claim - 4
+if taken > 0 then
+  claim[#claim + 1] = 'JUSTID'
+  redis.call('XCLAIM', unpack(claim))
+end
+if #rows < tonumber(ARGV[5]) then return {taken, false} end
+return {taken, '(' .. rows[#rows][1]}
+`,
+);
+
+/** Pending records scanned by one step of a takeover. */
+const TAKE_OVER_BATCH = 1000;
+
+/**
+ * Moves every entry of `partitionKey` pending with another consumer of `group` to `owner`, while `owner` holds the
+ * partition's lease under `token` (a holder paused past its lease takes nothing from the next one): the previous
+ * owner's lease is gone, so no wait for idleness. The owner's reader then handles them first, in id order, before new
+ * entries. Returns how many were taken over, or 'fenced' when the lease is no longer this holder's.
  */
 export async function takeOverPending(
   redis: Redis,
   partitionKey: string,
+  lease: string,
+  token: string,
   group: string,
   owner: string,
-): Promise<number> {
+): Promise<number | 'fenced'> {
   let taken = 0;
-  let from = '-';
-  for (;;) {
-    let rows: [string, string][];
+  let from: string | false = '-';
+  while (from !== false) {
+    let reply: [number, string | null] | null;
     try {
-      rows = (await redis.call('XPENDING', partitionKey, group, from, '+', 1000)) as [string, string][];
+      reply = await TAKE_OVER.run<[number, string | null] | null>(
+        redis,
+        [partitionKey, lease],
+        [token, group, owner, from, TAKE_OVER_BATCH],
+      );
     } catch (err) {
       if (isNoGroup(err)) return taken; // a new group: nothing pending anywhere
       throw err;
     }
-    const others = rows.filter(([, consumer]) => consumer !== owner).map(([id]) => id);
-    if (others.length > 0) {
-      await redis.call('XCLAIM', partitionKey, group, owner, 0, ...others, 'JUSTID');
-      taken += others.length;
-    }
-    if (rows.length < 1000) return taken;
-    from = `(${rows[rows.length - 1][0]}`;
+    if (reply === null) return 'fenced';
+    taken += reply[0];
+    from = reply[1] ?? false;
   }
+  return taken;
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { RedisStreamsContext } from '../ctx-host/redis-streams.context.js';
 import type { RetryBackoff } from '../interfaces/redis-streams-options.interface.js';
 import { readFenced } from '../partitions/fenced-read.js';
+import { takeOverPending } from '../partitions/partition-leases.js';
 import {
   deleteIdleConsumer,
   isNoGroup,
@@ -209,6 +210,18 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       this.ledger.flushAcks();
       await this.writes.settle(CLOSE_WRITES_MS);
       await this.loadInOrderScripts(); // a restarted or promoted Redis has forgotten them
+      // Entries of the partition pending with another consumer (an operator's claim, a takeover that failed half-way)
+      // would hold back every later ack: under the lease they are this reader's to run.
+      const { partition, group, consumer } = this.group;
+      const taken = await takeOverPending(
+        this.commands,
+        this.keys[0],
+        partition!.lease,
+        partition!.token,
+        group,
+        consumer,
+      );
+      if (taken === 'fenced') return this.loseLease();
       this.outOfOrder = false;
       this.replayFrom = '-';
     }
@@ -224,10 +237,14 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     const { lease, token } = partition;
     const reply = await readFenced(this.redis, this.keys[0], { group, consumer, count, block, lease, token });
     if (reply !== 'fenced') return reply;
+    await this.loseLease();
+    return null;
+  }
+
+  private async loseLease(): Promise<void> {
     if (!this.fenced) this.options.logger.warn?.(`Lost the lease (${this.describe}): reading nothing more here.`);
     this.fenced = true;
-    await sleep(Math.min(block, 1000)); // until the partition's owner notices and closes this reader
-    return null;
+    await sleep(Math.min(this.options.block, 1000)); // until the partition's owner notices and closes this reader
   }
 
   protected override async afterLostRead(): Promise<void> {

@@ -225,10 +225,13 @@ export class PartitionOwner {
     const holding: Holding = { partition, token, reader, heldUntil, lost: false };
     this.owned.set(partition, holding);
     try {
-      const taken = await takeOverPending(commands, key, group, consumer);
-      if (taken > 0) logger.log?.(`Took over ${taken} pending entries of partition ${partition} (${this.describe()}).`);
+      const taken = await takeOverPending(commands, key, lease, token, group, consumer);
+      if (taken === 'fenced')
+        holding.lost = true; // lost already: the next step closes it
+      else if (taken > 0)
+        logger.log?.(`Took over ${taken} pending entries of partition ${partition} (${this.describe()}).`);
       // Closing meanwhile gave it back (and closed the reader) without waiting for this step: a closed reader stays so.
-      if (this.owned.get(partition) !== holding) return;
+      if (this.owned.get(partition) !== holding || holding.lost) return;
       await reader.start();
     } catch (err) {
       // Given back at once rather than left to expire: the next step (here or elsewhere) takes it again.
