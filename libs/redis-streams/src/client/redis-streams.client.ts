@@ -13,11 +13,15 @@ import { detectAckedTrim, trimArgs } from '../redis/trim-policy.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { validateClientOptions } from '../server/validate-options.js';
+import { withTimeout } from '../server/with-timeout.js';
 import type { ProducedOutcome } from './redis-streams-client.observer.js';
 import { RedisStreamsRecord } from './redis-streams.record.js';
 import { ReplicaWait } from './replica-wait.js';
 import { PartitionRouter } from './partition-router.js';
 import { RequestSender } from './request-sender.js';
+
+/** How long `close()` waits for QUIT's answer before cutting the connection, in ms (as the server's close does). */
+const QUIT_TIMEOUT_MS = 1000;
 
 /**
  * Nest client for Redis Streams. `emit(stream, payload)` appends an entry (XADD) and its observable emits the entry
@@ -296,12 +300,14 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
       const redis = this.redis;
       if (!redis) return;
       await this.connecting?.catch(() => undefined);
-      await this.requests
-        ?.close()
-        .catch((err: unknown) => this.logger.warn(`Closing the reply reader failed: ${(err as Error).message}`));
-      // Not connected (a failed connect, Redis down): QUIT would wait in the offline queue forever.
-      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-      else redis.disconnect();
+      const answered = await (this.requests?.close() ?? Promise.resolve(true)).catch((err: unknown) => {
+        this.logger.warn(`Closing the reply reader failed: ${(err as Error).message}`);
+        return true;
+      });
+      // Not connected (a failed connect, Redis down): QUIT would wait in the offline queue forever; a frozen Redis
+      // (one that just left the reply stream's delete unanswered) would never answer it: the connection is cut.
+      const quitting = answered && redis.status === 'ready';
+      if (!quitting || !(await withTimeout(redis.quit(), QUIT_TIMEOUT_MS))) redis.disconnect();
       this._status$.next(RedisStreamsStatus.DISCONNECTED);
     })();
     return this.closing;

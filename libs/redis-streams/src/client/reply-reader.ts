@@ -12,12 +12,18 @@ import {
   refreshReplyStream,
 } from '../redis/request-commands.js';
 import type { ReplyKind } from '../server/request-responder.js';
+import { withTimeout } from '../server/with-timeout.js';
 
 /** How long one blocking read of the reply stream waits, in ms. */
 const BLOCK = 5000;
 /** A read that hasn't returned this long after its BLOCK time is taken for a dead connection. */
 const READ_GRACE = 5000;
 const COUNT = 100;
+/**
+ * How long each step of `close()` may take, in ms. With Redis unreachable the loop's stream refresh and the delete of
+ * the reply stream wait in ioredis's offline queue with no end: close() gives up on them instead (the stream expires).
+ */
+export const CLOSE_STEP_MS = 1000;
 
 export interface ReplyReaderOptions {
   connection: RedisConnection;
@@ -65,13 +71,28 @@ export class ReplyReader {
     this.loopDone = this.loop();
   }
 
-  /** Stops reading (the blocked read is cut) and deletes the reply stream. */
-  async close(): Promise<void> {
+  /**
+   * Stops reading (the blocked read is cut) and deletes the reply stream. Bounded: when Redis doesn't answer, the
+   * stream is left to expire (`replyTtl`) rather than holding the caller's close(). Resolves false when Redis gave
+   * no answer, so that the caller doesn't wait on the shared connection once more.
+   */
+  async close(): Promise<boolean> {
     this.closing = true;
     clearTimeout(this.refreshTimer);
     this.redis.disconnect();
-    await this.loopDone;
-    await deleteReplyStream(this.options.commands, this.options.key);
+    // disconnect() only half-closes the socket (FIN): a frozen Redis never closes it, so the read is failed here.
+    this.readAborted?.();
+    await withTimeout(this.loopDone, CLOSE_STEP_MS);
+    const { commands, key, ttl, logger } = this.options;
+    const deleted = deleteReplyStream(commands, key);
+    let failure: unknown;
+    deleted.catch((err: unknown) => (failure = err));
+    const answered = await withTimeout(deleted, CLOSE_STEP_MS);
+    if (!answered || failure !== undefined) {
+      const why = failure instanceof Error ? failure.message : `no answer within ${CLOSE_STEP_MS} ms`;
+      logger.warn?.(`Deleting reply stream ${key} on close failed (${why}); it expires within ${ttl} ms.`);
+    }
+    return answered && failure === undefined;
   }
 
   private async loop(): Promise<void> {

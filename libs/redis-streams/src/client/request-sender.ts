@@ -10,7 +10,8 @@ import type { StreamDeserializer, StreamHeaders } from '../interfaces/serializat
 import { defaultConsumerName } from '../redis/connection.js';
 import { deleteEntries, sendRequest } from '../redis/request-commands.js';
 import type { ReplyKind } from '../server/request-responder.js';
-import { ReplyReader } from './reply-reader.js';
+import { withTimeout } from '../server/with-timeout.js';
+import { CLOSE_STEP_MS, ReplyReader } from './reply-reader.js';
 
 export interface RequestSenderOptions {
   connection: RedisConnection;
@@ -95,16 +96,21 @@ export class RequestSender {
     return () => this.release(id);
   }
 
-  /** Fails the requests still waiting, stops reading replies and deletes the reply stream. */
-  async close(): Promise<void> {
+  /**
+   * Fails the requests still waiting, stops reading replies and deletes the reply stream. Bounded; resolves false
+   * when Redis did not answer.
+   */
+  async close(): Promise<boolean> {
     this.closed = true;
     for (const [id, request] of this.pending) {
       this.fail(id, new Error(`RedisStreamsClient closed before send('${request.pattern}') got its reply.`));
     }
     if (this.starting) {
-      await this.starting.catch(() => undefined);
-      await this.reader.close();
+      // A start that waits on an unreachable Redis (offline queue) must not hold close(): the reader closes anyway.
+      await withTimeout(this.starting, CLOSE_STEP_MS);
+      return this.reader.close();
     }
+    return true;
   }
 
   private async write(id: string, request: PendingRequest, packet: ReadPacket): Promise<void> {
