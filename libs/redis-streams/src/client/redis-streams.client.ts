@@ -174,9 +174,12 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
       }
       const stream = packet.pattern;
       const [key, fields] = this.entryOf(stream, packet);
-      // The trimming arguments are taken at send time: they depend on Redis's version, known once connected.
+      // The trimming arguments are taken at send time: they depend on Redis's version, known once connected. A
+      // durable emit's XADD is sent by the replica wait, which must know the connection that ran it.
       const send = (connected: Redis): Promise<T> =>
-        sendCorked<T>(connected, 'xadd', [key, ...this.trimArgs(), '*', ...fields]);
+        this.replicaWait
+          ? (this.replicaWait.append(stream, key, [...this.trimArgs(), '*', ...fields]) as Promise<T>)
+          : sendCorked<T>(connected, 'xadd', [key, ...this.trimArgs(), '*', ...fields]);
       const direct = this.ready && this.connecting && this.waiting === 0 ? this.ready : undefined;
       let written: Promise<T>;
       if (this.router?.has(stream)) {
@@ -203,11 +206,7 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
           },
         );
       }
-      if (!this.options.durability) return written;
-      written.catch(() => undefined); // its failure reaches the caller through the replica wait, or connect() failed
-      const confirmed = (): Promise<T> =>
-        this.replicaWait!.track(stream, key, written as Promise<string>) as Promise<T>;
-      return direct ? confirmed() : this.connect().then(confirmed);
+      return written;
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
