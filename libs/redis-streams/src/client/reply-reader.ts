@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { CORRELATION_ID_HEADER, REPLY_KIND_HEADER } from '../constants.js';
+import { CORRELATION_ID_HEADER, REPLY_KIND_HEADER, REPLY_SEQUENCE_HEADER } from '../constants.js';
 import type { RedisConnection } from '../interfaces/redis-streams-options.interface.js';
 import type { StreamDeserializer } from '../interfaces/serialization.interface.js';
 import { createRedis } from '../redis/connection.js';
@@ -35,8 +35,8 @@ export interface ReplyReaderOptions {
   ttl: number;
   deserializer: StreamDeserializer;
   logger: LoggerService;
-  /** Told about every reply read, in stream order. */
-  onReply: (correlationId: string, kind: ReplyKind, data: unknown) => void;
+  /** Told about every reply read, in stream order; `sequence` is undefined for replies of older servers. */
+  onReply: (correlationId: string, kind: ReplyKind, data: unknown, sequence: number | undefined) => void;
 }
 
 /**
@@ -134,7 +134,8 @@ export class ReplyReader {
       const correlationId = decoded.headers[CORRELATION_ID_HEADER];
       const kind = decoded.headers[REPLY_KIND_HEADER] as ReplyKind | undefined;
       if (!correlationId || !kind) continue; // the entry that created the stream, or a stranger's
-      this.options.onReply(correlationId, kind, decoded.data);
+      const sequence = Number(decoded.headers[REPLY_SEQUENCE_HEADER] ?? Number.NaN);
+      this.options.onReply(correlationId, kind, decoded.data, Number.isInteger(sequence) ? sequence : undefined);
     }
     deleteEntries(this.options.commands, this.options.key, ids).catch((err: unknown) => {
       this.options.logger.warn?.(`Deleting read replies from ${this.options.key} failed: ${(err as Error).message}`);

@@ -36,6 +36,8 @@ interface PendingRequest {
   timer: NodeJS.Timeout;
   /** The request entry's id, once written. */
   entryId?: string;
+  /** The `x-reply-seq` of the next reply to pass on: lower ones were passed on already (a re-run sends them again). */
+  nextSequence: number;
 }
 
 /**
@@ -60,7 +62,7 @@ export class RequestSender {
       ttl: options.replyTtl,
       deserializer: options.deserializer,
       logger: options.logger,
-      onReply: (id, kind, data) => this.onReply(id, kind, data),
+      onReply: (id, kind, data, sequence) => this.onReply(id, kind, data, sequence),
     });
   }
 
@@ -90,6 +92,7 @@ export class RequestSender {
       key: this.options.keyPrefix + pattern,
       callback,
       timer: this.startTimer(id, pattern),
+      nextSequence: 0,
     };
     this.pending.set(id, request);
     this.write(id, request, packet).catch((err: unknown) => this.fail(id, err));
@@ -131,9 +134,10 @@ export class RequestSender {
     else this.deleteRequest(request.key, entryId); // given up while it was being written
   }
 
-  private onReply(id: string, kind: ReplyKind, data: unknown): void {
+  private onReply(id: string, kind: ReplyKind, data: unknown, sequence: number | undefined): void {
     const request = this.pending.get(id);
     if (!request) return; // the caller gave up (timeout, unsubscribe) or a redelivered request was answered twice
+    if (sequence !== undefined && !this.inSequence(id, request, kind, sequence)) return;
     switch (kind) {
       case 'next':
         clearTimeout(request.timer);
@@ -155,6 +159,28 @@ export class RequestSender {
           isDisposed: true,
         });
     }
+  }
+
+  /**
+   * Whether a reply numbered `sequence` is the one to pass on now. A request delivered again after its server died
+   * mid-stream is run again from the start: its replies below `nextSequence` were passed on from the first run and
+   * are dropped, so the caller sees each position of the stream once (the re-run's values from where the first run
+   * stopped). A re-run that ends before that point, or a gap in the numbers (replies lost), fails the request
+   * instead: passing on what follows would skip or repeat values. A handler's error always ends the request.
+   */
+  private inSequence(id: string, request: PendingRequest, kind: ReplyKind, sequence: number): boolean {
+    if (sequence === request.nextSequence) {
+      request.nextSequence++;
+      return true;
+    }
+    if (sequence < request.nextSequence && kind === 'next') return false;
+    if (kind === 'error') return true; // the handler's own error ends the request, whatever came before
+    const problem =
+      sequence < request.nextSequence
+        ? `a re-run of the request ended after ${sequence} replies, but ${request.nextSequence} were already passed on`
+        : `reply ${sequence} came where reply ${request.nextSequence} was due: replies were lost`;
+    this.fail(id, new Error(`send('${request.pattern}') failed: ${problem}. Send it again if it is safe to repeat.`));
+    return false;
   }
 
   private startTimer(id: string, pattern: string): NodeJS.Timeout {
