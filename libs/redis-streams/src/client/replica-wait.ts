@@ -24,9 +24,9 @@ interface Write {
  * is sent on the connection of the master serving its slot (`appendOnMaster`), not through the Cluster (which follows
  * MOVED and ASK unseen). The writes of one tick form a batch; once they are all answered, one `WAIT replicas timeout`
  * goes to each connection that ran some of them, and each emit resolves or fails with that connection's answer. An
- * emit whose connection closed between its XADD's answer and its WAIT's is not confirmed, whatever WAIT said: what a
- * WAIT on a new socket covers differs between Redis versions (Redis 7 waits for the master's whole offset, older
- * ones only for the new socket's own writes, none yet).
+ * emit whose connection closed between its XADD's answer and its WAIT's is not confirmed, whatever WAIT said: a WAIT
+ * on a new socket is not documented to cover the old socket's writes (Redis 7.0 was seen waiting for the master's
+ * whole offset there, but nothing promises it).
  */
 export class ReplicaWait {
   private batch?: Write[];

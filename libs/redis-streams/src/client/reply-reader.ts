@@ -66,6 +66,8 @@ export class ReplyReader {
   /** Creates the reply stream and starts reading it. */
   async start(): Promise<void> {
     this.lastId = await openReplyStream(this.options.commands, this.options.key, this.options.ttl);
+    // close() does not wait for a start that Redis is slow to answer: a reader closed meanwhile must not connect.
+    if (this.closing) return;
     await this.redis.connect();
     this.scheduleRefresh();
     this.loopDone = this.loop();
