@@ -141,4 +141,30 @@ describe('durable emits on a Redis Cluster whose topology changes', () => {
     );
     expect(unexpected.map((err) => err.message)).toEqual([]);
   }, 90_000);
+
+  it('fails an emit as unconfirmed when its node connection closes while its WAIT is blocked', async () => {
+    const key = `${prefix}Refunds`;
+    const slot = keySlot(key);
+    const master = await cluster.masterOf(slot);
+    const client = durableClient(5000);
+    await client.dispatch('Refunds', 'before');
+    const [replica] = await cluster.replicasOf(master);
+    cluster.pause(replica);
+    try {
+      const outcome = settle(client.dispatch('Refunds', 'during'));
+      let waiting: string | undefined;
+      await waitFor(async () => {
+        waiting = /\bid=(\d+) .*\bcmd=wait\b/.exec(String(await cluster.call(master, 'CLIENT', 'LIST')))?.[1];
+        return waiting !== undefined;
+      }, 'the WAIT is blocked on the master');
+      const t0 = Date.now();
+      await cluster.call(master, 'CLIENT', 'KILL', 'ID', waiting!);
+      const settled = await outcome;
+      expect(Date.now() - t0).toBeLessThan(4000); // failed by the close, not by WAIT's timeout
+      expect(settled).toEqual({ error: expect.any(ReplicasNotConfirmedError) });
+      expect(String((settled as { error: unknown }).error)).toMatch(/whether 1 replicas have it is unknown/);
+    } finally {
+      cluster.resume(replica);
+    }
+  });
 });
