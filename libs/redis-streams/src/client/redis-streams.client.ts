@@ -305,8 +305,8 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
       });
       // Not connected (a failed connect, Redis down): QUIT would wait in the offline queue forever; a frozen Redis
       // (one that just left the reply stream's delete unanswered) would never answer it: the connection is cut.
-      const quitting = answered && redis.status === 'ready';
-      if (!quitting || !(await withTimeout(redis.quit(), QUIT_TIMEOUT_MS))) redis.disconnect();
+      if (answered && redis.status === 'ready') await withTimeout(redis.quit(), QUIT_TIMEOUT_MS);
+      if (redis.status !== 'end') redis.disconnect(); // QUIT unanswered, failed, or never sent
       this._status$.next(RedisStreamsStatus.DISCONNECTED);
     })();
     return this.closing;
