@@ -26,6 +26,11 @@ export const REPLY_TO_HEADER = 'x-reply-to';
 export const CORRELATION_ID_HEADER = 'x-correlation-id';
 /** Reply header saying what the reply is: a value (`next`), the last value (`last`), the end (`end`) or an `error`. */
 export const REPLY_KIND_HEADER = 'x-reply';
+/**
+ * Reply header numbering the replies of one run of a request handler from 0, so that a client can drop the replies a
+ * re-run (the request delivered again after its server died) sends a second time. Older servers don't send it.
+ */
+export const REPLY_SEQUENCE_HEADER = 'x-reply-seq';
 /** The reply stream of a client is `<keyPrefix>replies:<clientId>`. */
 export const REPLY_STREAM_SEGMENT = 'replies:';
 /** The consumer group of `@MessagePattern` handlers when neither the handler nor the server names one. */

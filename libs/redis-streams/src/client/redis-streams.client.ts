@@ -13,11 +13,15 @@ import { detectAckedTrim, trimArgs } from '../redis/trim-policy.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { validateClientOptions } from '../server/validate-options.js';
+import { withTimeout } from '../server/with-timeout.js';
 import type { ProducedOutcome } from './redis-streams-client.observer.js';
 import { RedisStreamsRecord } from './redis-streams.record.js';
 import { ReplicaWait } from './replica-wait.js';
 import { PartitionRouter } from './partition-router.js';
 import { RequestSender } from './request-sender.js';
+
+/** How long `close()` waits for QUIT's answer before cutting the connection, in ms (as the server's close does). */
+const QUIT_TIMEOUT_MS = 1000;
 
 /**
  * Nest client for Redis Streams. `emit(stream, payload)` appends an entry (XADD) and its observable emits the entry
@@ -170,9 +174,12 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
       }
       const stream = packet.pattern;
       const [key, fields] = this.entryOf(stream, packet);
-      // The trimming arguments are taken at send time: they depend on Redis's version, known once connected.
+      // The trimming arguments are taken at send time: they depend on Redis's version, known once connected. A
+      // durable emit's XADD is sent by the replica wait, which must know the connection that ran it.
       const send = (connected: Redis): Promise<T> =>
-        sendCorked<T>(connected, 'xadd', [key, ...this.trimArgs(), '*', ...fields]);
+        this.replicaWait
+          ? (this.replicaWait.append(stream, key, [...this.trimArgs(), '*', ...fields]) as Promise<T>)
+          : sendCorked<T>(connected, 'xadd', [key, ...this.trimArgs(), '*', ...fields]);
       const direct = this.ready && this.connecting && this.waiting === 0 ? this.ready : undefined;
       let written: Promise<T>;
       if (this.router?.has(stream)) {
@@ -199,11 +206,7 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
           },
         );
       }
-      if (!this.options.durability) return written;
-      written.catch(() => undefined); // its failure reaches the caller through the replica wait, or connect() failed
-      const confirmed = (): Promise<T> =>
-        this.replicaWait!.track(stream, key, written as Promise<string>) as Promise<T>;
-      return direct ? confirmed() : this.connect().then(confirmed);
+      return written;
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -296,12 +299,14 @@ export class RedisStreamsClient extends ClientProxy<RedisStreamsEvents> {
       const redis = this.redis;
       if (!redis) return;
       await this.connecting?.catch(() => undefined);
-      await this.requests
-        ?.close()
-        .catch((err: unknown) => this.logger.warn(`Closing the reply reader failed: ${(err as Error).message}`));
-      // Not connected (a failed connect, Redis down): QUIT would wait in the offline queue forever.
-      if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
-      else redis.disconnect();
+      const answered = await (this.requests?.close() ?? Promise.resolve(true)).catch((err: unknown) => {
+        this.logger.warn(`Closing the reply reader failed: ${(err as Error).message}`);
+        return true;
+      });
+      // Not connected (a failed connect, Redis down): QUIT would wait in the offline queue forever; a frozen Redis
+      // (one that just left the reply stream's delete unanswered) would never answer it: the connection is cut.
+      if (answered && redis.status === 'ready') await withTimeout(redis.quit(), QUIT_TIMEOUT_MS);
+      if (redis.status !== 'end') redis.disconnect(); // QUIT unanswered, failed, or never sent
       this._status$.next(RedisStreamsStatus.DISCONNECTED);
     })();
     return this.closing;

@@ -1,7 +1,9 @@
 import type { Cluster, Redis } from 'ioredis';
-import { keySlot } from '../cluster/key-slot.js';
 import { ReplicasNotConfirmedError } from '../errors/replicas-not-confirmed.error.js';
+import { connectionHistory } from '../redis/connection-epoch.js';
+import { sendCorked } from '../redis/corked-send.js';
 import { isCluster } from '../redis/connection.js';
+import { type Appended, appendOnMaster } from './master-append.js';
 
 /** `durability` of the client: how many replicas must have an emit, and how long to wait for them (ms). */
 export interface Durability {
@@ -11,28 +13,32 @@ export interface Durability {
 
 interface Write {
   stream: string;
-  key: string;
-  written: Promise<string>;
+  appended: Promise<Appended>;
   resolve: (id: string) => void;
   reject: (err: unknown) => void;
 }
 
 /**
- * Completes emits only once `replicas` replicas have them. The writes of one tick form a batch; once they are all
- * answered, one `WAIT replicas timeout` goes to each master that took some of them, on the connection that wrote
- * them (WAIT counts the replicas that reached that connection's last write), and each emit resolves or fails with
- * its master's answer.
+ * Completes emits only once `replicas` replicas have them. WAIT counts the replicas that acknowledged the writes sent
+ * before it on its own connection, so each XADD's WAIT must go to the connection that ran it: on a cluster the XADD
+ * is sent on the connection of the master serving its slot (`appendOnMaster`), not through the Cluster (which follows
+ * MOVED and ASK unseen). The writes of one tick form a batch; once they are all answered, one `WAIT replicas timeout`
+ * goes to each connection that ran some of them, and each emit resolves or fails with that connection's answer. An
+ * emit whose connection closed between its XADD's answer and its WAIT's is not confirmed, whatever WAIT said: a WAIT
+ * on a new socket is not documented to cover the old socket's writes (Redis 7.0 was seen waiting for the master's
+ * whole offset there, but nothing promises it).
  */
 export class ReplicaWait {
   private batch?: Write[];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly durability: Durability,
   ) {}
 
-  /** Holds back `written` (an XADD's id) until its replicas confirm it. */
-  track(stream: string, key: string, written: Promise<string>): Promise<string> {
+  /** Appends an entry (`args`: XADD's arguments after the key) and resolves with its id once replicas confirm it. */
+  append(stream: string, key: string, args: (string | number)[]): Promise<string> {
+    const appended = this.send(key, args);
     return new Promise<string>((resolve, reject) => {
       if (!this.batch) {
         const batch: Write[] = (this.batch = []);
@@ -41,49 +47,53 @@ export class ReplicaWait {
           void this.confirm(batch);
         });
       }
-      this.batch.push({ stream, key, written, resolve, reject });
+      this.batch.push({ stream, appended, resolve, reject });
     });
+  }
+
+  private send(key: string, args: (string | number)[]): Promise<Appended> {
+    const redis = this.redis;
+    if (isCluster(redis)) return appendOnMaster(redis, key, args);
+    const history = connectionHistory(redis);
+    return sendCorked<string>(redis, 'xadd', [key, ...args]).then((id) => ({
+      id,
+      connection: redis,
+      epoch: history.closes,
+    }));
   }
 
   private async confirm(batch: Write[]): Promise<void> {
-    const ids = await Promise.allSettled(batch.map((write) => write.written));
-    const byNode = new Map<Redis, { write: Write; id: string }[]>();
+    const results = await Promise.allSettled(batch.map((write) => write.appended));
+    const byConnection = new Map<Redis, { write: Write; appended: Appended }[]>();
     batch.forEach((write, i) => {
-      const result = ids[i];
+      const result = results[i];
       if (result.status === 'rejected') return write.reject(result.reason);
-      const node = this.nodeOf(write.key);
-      if (!node) {
-        return write.reject(
-          new Error(`No master is known for the slot of "${write.key}" to WAIT on (cluster topology changing).`),
-        );
-      }
-      const list = byNode.get(node) ?? [];
-      list.push({ write, id: result.value });
-      byNode.set(node, list);
+      const list = byConnection.get(result.value.connection) ?? [];
+      list.push({ write, appended: result.value });
+      byConnection.set(result.value.connection, list);
     });
     const { replicas, timeout } = this.durability;
     await Promise.all(
-      [...byNode].map(async ([node, writes]) => {
+      [...byConnection].map(async ([connection, writes]) => {
         let confirmed: number;
         try {
-          confirmed = Number(await node.call('WAIT', replicas, timeout));
+          confirmed = Number(await connection.call('WAIT', replicas, timeout));
         } catch (err) {
-          for (const { write } of writes) write.reject(err);
+          const cause = err instanceof Error ? err : new Error(`WAIT failed: ${JSON.stringify(err)}`);
+          for (const { write, appended } of writes) {
+            write.reject(new ReplicasNotConfirmedError(write.stream, appended.id, 0, replicas, timeout, cause));
+          }
           return;
         }
-        for (const { write, id } of writes) {
-          if (confirmed >= replicas) write.resolve(id);
-          else write.reject(new ReplicasNotConfirmedError(write.stream, id, confirmed, replicas, timeout));
+        const closes = connectionHistory(connection).closes;
+        for (const { write, appended } of writes) {
+          if (appended.epoch !== closes) {
+            const lost = new Error('the connection closed after the XADD; WAIT ran on a new one');
+            write.reject(new ReplicasNotConfirmedError(write.stream, appended.id, 0, replicas, timeout, lost));
+          } else if (confirmed >= replicas) write.resolve(appended.id);
+          else write.reject(new ReplicasNotConfirmedError(write.stream, appended.id, confirmed, replicas, timeout));
         }
       }),
     );
-  }
-
-  /** The connection that wrote `key`: the one Redis, or on a cluster the master now serving its slot. */
-  private nodeOf(key: string): Redis | undefined {
-    const redis = this.redis as Redis | Cluster;
-    if (!isCluster(redis)) return redis;
-    const [master] = redis.slots[keySlot(key)] ?? [];
-    return redis.nodes('master').find(({ options }) => `${options.host}:${options.port}` === master);
   }
 }

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { CORRELATION_ID_HEADER, REPLY_KIND_HEADER } from '../constants.js';
+import { CORRELATION_ID_HEADER, REPLY_KIND_HEADER, REPLY_SEQUENCE_HEADER } from '../constants.js';
 import type { RedisConnection } from '../interfaces/redis-streams-options.interface.js';
 import type { StreamDeserializer } from '../interfaces/serialization.interface.js';
 import { createRedis } from '../redis/connection.js';
@@ -12,12 +12,18 @@ import {
   refreshReplyStream,
 } from '../redis/request-commands.js';
 import type { ReplyKind } from '../server/request-responder.js';
+import { withTimeout } from '../server/with-timeout.js';
 
 /** How long one blocking read of the reply stream waits, in ms. */
 const BLOCK = 5000;
 /** A read that hasn't returned this long after its BLOCK time is taken for a dead connection. */
 const READ_GRACE = 5000;
 const COUNT = 100;
+/**
+ * How long each step of `close()` may take, in ms. With Redis unreachable the loop's stream refresh and the delete of
+ * the reply stream wait in ioredis's offline queue with no end: close() gives up on them instead (the stream expires).
+ */
+export const CLOSE_STEP_MS = 1000;
 
 export interface ReplyReaderOptions {
   connection: RedisConnection;
@@ -29,8 +35,8 @@ export interface ReplyReaderOptions {
   ttl: number;
   deserializer: StreamDeserializer;
   logger: LoggerService;
-  /** Told about every reply read, in stream order. */
-  onReply: (correlationId: string, kind: ReplyKind, data: unknown) => void;
+  /** Told about every reply read, in stream order; `sequence` is undefined for replies of older servers. */
+  onReply: (correlationId: string, kind: ReplyKind, data: unknown, sequence: number | undefined) => void;
 }
 
 /**
@@ -60,18 +66,35 @@ export class ReplyReader {
   /** Creates the reply stream and starts reading it. */
   async start(): Promise<void> {
     this.lastId = await openReplyStream(this.options.commands, this.options.key, this.options.ttl);
+    // close() does not wait for a start that Redis is slow to answer: a reader closed meanwhile must not connect.
+    if (this.closing) return;
     await this.redis.connect();
     this.scheduleRefresh();
     this.loopDone = this.loop();
   }
 
-  /** Stops reading (the blocked read is cut) and deletes the reply stream. */
-  async close(): Promise<void> {
+  /**
+   * Stops reading (the blocked read is cut) and deletes the reply stream. Bounded: when Redis doesn't answer, the
+   * stream is left to expire (`replyTtl`) rather than holding the caller's close(). Resolves false when Redis gave
+   * no answer, so that the caller doesn't wait on the shared connection once more.
+   */
+  async close(): Promise<boolean> {
     this.closing = true;
     clearTimeout(this.refreshTimer);
     this.redis.disconnect();
-    await this.loopDone;
-    await deleteReplyStream(this.options.commands, this.options.key);
+    // disconnect() only half-closes the socket (FIN): a frozen Redis never closes it, so the read is failed here.
+    this.readAborted?.();
+    await withTimeout(this.loopDone, CLOSE_STEP_MS);
+    const { commands, key, ttl, logger } = this.options;
+    const deleted = deleteReplyStream(commands, key);
+    let failure: unknown;
+    deleted.catch((err: unknown) => (failure = err));
+    const answered = await withTimeout(deleted, CLOSE_STEP_MS);
+    if (!answered || failure !== undefined) {
+      const why = failure instanceof Error ? failure.message : `no answer within ${CLOSE_STEP_MS} ms`;
+      logger.warn?.(`Deleting reply stream ${key} on close failed (${why}); it expires within ${ttl} ms.`);
+    }
+    return answered && failure === undefined;
   }
 
   private async loop(): Promise<void> {
@@ -113,7 +136,8 @@ export class ReplyReader {
       const correlationId = decoded.headers[CORRELATION_ID_HEADER];
       const kind = decoded.headers[REPLY_KIND_HEADER] as ReplyKind | undefined;
       if (!correlationId || !kind) continue; // the entry that created the stream, or a stranger's
-      this.options.onReply(correlationId, kind, decoded.data);
+      const sequence = Number(decoded.headers[REPLY_SEQUENCE_HEADER] ?? Number.NaN);
+      this.options.onReply(correlationId, kind, decoded.data, Number.isInteger(sequence) ? sequence : undefined);
     }
     deleteEntries(this.options.commands, this.options.key, ids).catch((err: unknown) => {
       this.options.logger.warn?.(`Deleting read replies from ${this.options.key} failed: ${(err as Error).message}`);

@@ -10,7 +10,8 @@ import type { StreamDeserializer, StreamHeaders } from '../interfaces/serializat
 import { defaultConsumerName } from '../redis/connection.js';
 import { deleteEntries, sendRequest } from '../redis/request-commands.js';
 import type { ReplyKind } from '../server/request-responder.js';
-import { ReplyReader } from './reply-reader.js';
+import { withTimeout } from '../server/with-timeout.js';
+import { CLOSE_STEP_MS, ReplyReader } from './reply-reader.js';
 
 export interface RequestSenderOptions {
   connection: RedisConnection;
@@ -35,6 +36,8 @@ interface PendingRequest {
   timer: NodeJS.Timeout;
   /** The request entry's id, once written. */
   entryId?: string;
+  /** The `x-reply-seq` of the next reply to pass on: lower ones were passed on already (a re-run sends them again). */
+  nextSequence: number;
 }
 
 /**
@@ -59,7 +62,7 @@ export class RequestSender {
       ttl: options.replyTtl,
       deserializer: options.deserializer,
       logger: options.logger,
-      onReply: (id, kind, data) => this.onReply(id, kind, data),
+      onReply: (id, kind, data, sequence) => this.onReply(id, kind, data, sequence),
     });
   }
 
@@ -89,22 +92,28 @@ export class RequestSender {
       key: this.options.keyPrefix + pattern,
       callback,
       timer: this.startTimer(id, pattern),
+      nextSequence: 0,
     };
     this.pending.set(id, request);
     this.write(id, request, packet).catch((err: unknown) => this.fail(id, err));
     return () => this.release(id);
   }
 
-  /** Fails the requests still waiting, stops reading replies and deletes the reply stream. */
-  async close(): Promise<void> {
+  /**
+   * Fails the requests still waiting, stops reading replies and deletes the reply stream. Bounded; resolves false
+   * when Redis did not answer.
+   */
+  async close(): Promise<boolean> {
     this.closed = true;
     for (const [id, request] of this.pending) {
       this.fail(id, new Error(`RedisStreamsClient closed before send('${request.pattern}') got its reply.`));
     }
     if (this.starting) {
-      await this.starting.catch(() => undefined);
-      await this.reader.close();
+      // A start that waits on an unreachable Redis (offline queue) must not hold close(): the reader closes anyway.
+      await withTimeout(this.starting, CLOSE_STEP_MS);
+      return this.reader.close();
     }
+    return true;
   }
 
   private async write(id: string, request: PendingRequest, packet: ReadPacket): Promise<void> {
@@ -125,9 +134,10 @@ export class RequestSender {
     else this.deleteRequest(request.key, entryId); // given up while it was being written
   }
 
-  private onReply(id: string, kind: ReplyKind, data: unknown): void {
+  private onReply(id: string, kind: ReplyKind, data: unknown, sequence: number | undefined): void {
     const request = this.pending.get(id);
     if (!request) return; // the caller gave up (timeout, unsubscribe) or a redelivered request was answered twice
+    if (sequence !== undefined && !this.inSequence(id, request, kind, sequence)) return;
     switch (kind) {
       case 'next':
         clearTimeout(request.timer);
@@ -149,6 +159,28 @@ export class RequestSender {
           isDisposed: true,
         });
     }
+  }
+
+  /**
+   * Whether a reply numbered `sequence` is the one to pass on now. A request delivered again after its server died
+   * mid-stream is run again from the start: its replies below `nextSequence` were passed on from the first run and
+   * are dropped, so the caller sees each position of the stream once (the re-run's values from where the first run
+   * stopped). A re-run that ends before that point, or a gap in the numbers (replies lost), fails the request
+   * instead: passing on what follows would skip or repeat values. A handler's error always ends the request.
+   */
+  private inSequence(id: string, request: PendingRequest, kind: ReplyKind, sequence: number): boolean {
+    if (sequence === request.nextSequence) {
+      request.nextSequence++;
+      return true;
+    }
+    if (sequence < request.nextSequence && kind === 'next') return false;
+    if (kind === 'error') return true; // the handler's own error ends the request, whatever came before
+    const problem =
+      sequence < request.nextSequence
+        ? `a re-run of the request ended after ${sequence} replies, but ${request.nextSequence} were already passed on`
+        : `reply ${sequence} came where reply ${request.nextSequence} was due: replies were lost`;
+    this.fail(id, new Error(`send('${request.pattern}') failed: ${problem}. Send it again if it is safe to repeat.`));
+    return false;
   }
 
   private startTimer(id: string, pattern: string): NodeJS.Timeout {

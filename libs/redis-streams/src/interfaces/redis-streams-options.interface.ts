@@ -122,7 +122,9 @@ export interface RedisStreamsClientOptions extends RedisStreamsCommonOptions {
    * Replica-acknowledged emits: an emit completes only once `replicas` replicas of its master have the entry (one
    * `WAIT` per master per tick of emits), and fails with `ReplicasNotConfirmedError` when fewer confirm within
    * `timeout` ms. Without it an emit completes when the master has the entry, and a failover before the master
-   * replicated it loses it (Redis replication is asynchronous). Applies to `emit` and `dispatch`. @defaultValue off
+   * replicated it loses it (Redis replication is asynchronous). On a cluster each XADD and its WAIT go to the
+   * connection of the master that stores the entry; an emit no master would take within 10 s of re-routing fails with
+   * `EmitNotRoutedError`. Applies to `emit` and `dispatch`. @defaultValue off
    */
   durability?: { replicas: number; timeout: number };
   /**

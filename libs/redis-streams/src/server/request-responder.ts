@@ -2,7 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { MessageHandler } from '@nestjs/microservices';
 import type { Redis } from 'ioredis';
 import { from, isObservable, map, mergeMap, type Observable, of, throwError } from 'rxjs';
-import { CORRELATION_ID_HEADER, REPLY_KIND_HEADER, REPLY_TO_HEADER } from '../constants.js';
+import { CORRELATION_ID_HEADER, REPLY_KIND_HEADER, REPLY_SEQUENCE_HEADER, REPLY_TO_HEADER } from '../constants.js';
 import type { DecodedEntry, StreamHeaders, StreamSerializer } from '../interfaces/serialization.interface.js';
 import { replyIfWaiting } from '../redis/request-commands.js';
 import { describeError } from './handler-invoker.js';
@@ -106,6 +106,8 @@ class PendingReply {
   private chain: Promise<void> = Promise.resolve();
   private ended = false;
   private callerGone = false;
+  /** The number of the next reply (`x-reply-seq`): a re-run of the request numbers its replies from 0 again. */
+  private sequence = 0;
 
   constructor(
     private readonly options: RequestResponderOptions,
@@ -147,11 +149,14 @@ class PendingReply {
   }
 
   private fields(kind: ReplyKind, value: unknown): string[] {
-    return this.options.serializer.serialize(value === undefined ? null : value, {
+    const fields = this.options.serializer.serialize(value === undefined ? null : value, {
       ...(this.headers ??= this.options.replyHeaders?.(this.context) ?? {}),
       [CORRELATION_ID_HEADER]: this.correlationId,
       [REPLY_KIND_HEADER]: kind,
+      [REPLY_SEQUENCE_HEADER]: String(this.sequence),
     });
+    this.sequence++; // only once serialized: the error reply that replaces a value takes its number
+    return fields;
   }
 }
 
