@@ -62,6 +62,12 @@ export class GroupMaintenance {
     if (last === undefined || compareIds(id, last) > 0) this.lastDelivered.set(key, id);
   }
 
+  /** Whether `id` is at or before the newest id this reader knows the group delivered on `key`. */
+  deliveredUpTo(key: string, id: string): boolean {
+    const last = this.lastDelivered.get(key);
+    return last !== undefined && compareIds(id, last) <= 0;
+  }
+
   start(): void {
     const { claimInterval, minIdleTime, consumerIdleTimeout, queue, ledger } = this.options;
     // An idle reader claims at once; a busy one claims at its next free slot, before reading new entries, so a

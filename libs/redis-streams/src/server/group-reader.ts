@@ -2,7 +2,13 @@ import type { Redis } from 'ioredis';
 import { RedisStreamsContext } from '../ctx-host/redis-streams.context.js';
 import type { RetryBackoff } from '../interfaces/redis-streams-options.interface.js';
 import { readFenced } from '../partitions/fenced-read.js';
-import { deleteIdleConsumer, isNoGroup, readGroup, type RawStreamBatch } from '../redis/stream-commands.js';
+import {
+  deleteIdleConsumer,
+  isNoGroup,
+  readGroup,
+  type RawEntry,
+  type RawStreamBatch,
+} from '../redis/stream-commands.js';
 import { EntryLedger } from './entry-ledger.js';
 import { type DeadLetterEvent, EntryWrites } from './entry-writes.js';
 import { type DeadLetterSource, afterFailure } from './failure-policy.js';
@@ -147,15 +153,30 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       if (!reply) return;
       for (const [key, entries] of reply) {
         if (entries.length === 0) continue;
+        // Entries after the newest one known delivered are new, so none can be held here. One at or before it was
+        // delivered again: the group was moved back (a forced reset) or recreated lower (by another process).
+        const again = this.maintenance.deliveredUpTo(key, entries[0][0]);
         this.maintenance.delivered(key, entries[entries.length - 1][0]);
-        // New entries ('>') are delivered for the first time and can't be held here already.
-        for (const entry of this.ledger.hold(key, entries, 1, since))
-          if (!this.queue.push(entry)) this.ledger.release(entry);
+        const held = again ? this.heldAgain(key, entries, since) : this.ledger.hold(key, entries, 1, since);
+        for (const entry of held) if (!this.queue.push(entry)) this.ledger.release(entry);
       }
     } catch (err) {
       if (!isNoGroup(err) || this.closing) throw err;
       await this.maintenance.recreateGroups();
     }
+  }
+
+  /** Holds what `>` delivered again; an entry still held here is not run a second time (see `holdRedelivered`). */
+  private heldAgain(key: string, entries: RawEntry[], since: number): QueuedEntry[] {
+    const { held, already } = this.ledger.holdRedelivered(key, entries, since);
+    for (const entry of already) {
+      this.out.log(
+        'warn',
+        entry,
+        'delivered again (the group was moved back or recreated) while held here: not run twice',
+      );
+    }
+    return held;
   }
 
   private async read(): Promise<RawStreamBatch[] | null> {
