@@ -1,4 +1,5 @@
 export * from './cross-slot-effect.error.js';
+export * from './cluster-not-settled.error.js';
 export * from './invalid-options.error.js';
 export * from './no-responder.error.js';
 export * from './partition-count-mismatch.error.js';

@@ -136,10 +136,10 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.commands.on('ready', this.onReconnect);
     this.commands.on('-node', this.onReconnect);
     this.commands.on('close', this.onDisconnect);
-    await this.maintenance.ensureGroups();
+    await this.settle('creating its consumer groups', () => this.maintenance.ensureGroups());
     // Upkeep first: the entries recovery takes are kept fresh while it goes on.
     this.maintenance.start();
-    await this.sources.recoverOwnPending();
+    await this.settle('recovering its pending entries', () => this.sources.recoverOwnPending());
   }
 
   protected override beforeRead(): Promise<void> {
