@@ -141,7 +141,7 @@ export class StreamHistory {
    * stream). Sets ENTRIESREAD so the group's `lag` stays right. Refused with `GroupHasPendingError` while its consumers
    * hold unacknowledged entries, unless `force`: the group then reads on from its new position, and one it moves back
    * over is delivered again to whichever consumer reads next (its holder does not run it twice; another consumer runs
-   * it, and the old run's ack and effects are refused, though the runs may overlap). A partitioned stream's group is moved on
+   * it, and the old run's effects are refused, though the runs may overlap). A partitioned stream's group is moved on
    * every partition, `to` applying to each (`'$'`: each partition's end); partition leases are left as they are.
    */
   async resetGroup(
