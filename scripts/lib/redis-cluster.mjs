@@ -55,8 +55,6 @@ async function freeClusterPorts(/** @type {number} */ count) {
  *   which then stops them last (the demo). Default false: they share the caller's group.
  * @property {AbortSignal} [signal] Aborting it kills every node at once, while starting or after (for a caller that
  *   may exit before `start()` has returned).
- * @property {boolean} [settled] Wait until every node agrees the cluster is healthy (default true); false returns as
- *   soon as `redis-cli --cluster create` has, while the nodes may still disagree about who serves what.
  */
 
 class ClusterNode {
@@ -132,7 +130,7 @@ export class RedisCluster {
       await Promise.all(cluster.nodes.map((node) => cluster.waitForPing(node)));
       const addresses = cluster.nodes.map((node) => `127.0.0.1:${node.port}`);
       await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes']);
-      if (options.settled !== false) await cluster.waitUntilHealthy();
+      await cluster.waitUntilHealthy();
     } catch (err) {
       await cluster.stop();
       throw err;

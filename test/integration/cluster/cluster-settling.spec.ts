@@ -81,37 +81,6 @@ describe('starting on a Redis Cluster that is settling', () => {
   }, 60_000);
 });
 
-describe('starting on a Redis Cluster just created', () => {
-  let cluster: RedisCluster | undefined;
-  let service: TestService | undefined;
-  afterAll(async () => {
-    await service?.close();
-    await cluster?.stop();
-  });
-
-  it('listens as soon as the cluster was created, before its nodes agree on it', async () => {
-    cluster = await RedisCluster.start({ settled: false });
-    const prefix = `${randomName()}:`;
-    const connection = { cluster: cluster.startupNodes };
-    const handled: unknown[] = [];
-    const controllers = [
-      groupHandler('Jobs', (data) => void handled.push(data)),
-      groupHandler('Parts', () => undefined),
-    ];
-    const options = { connection, keyPrefix: prefix, group: 'G', partitions: { Parts: 3 } };
-    service = await within(startService(controllers, options), 40_000, 'listen()');
-    const client = new RedisStreamsClient({ connection, keyPrefix: prefix });
-    try {
-      await within(client.connect(), 40_000, 'connect()');
-      await client.dispatch('Jobs', { n: 1 });
-      await waitFor(() => handled.length === 1, 'the entry handled');
-    } finally {
-      await client.close();
-    }
-    expect(handled).toEqual([{ n: 1 }]);
-  }, 60_000);
-});
-
 /** `promise`, or a failure naming `what` once it has not settled within `ms`. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
