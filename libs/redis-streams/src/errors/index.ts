@@ -1,5 +1,6 @@
 export * from './cross-slot-effect.error.js';
 export * from './emit-not-routed.error.js';
+export * from './cluster-not-settled.error.js';
 export * from './invalid-options.error.js';
 export * from './no-responder.error.js';
 export * from './partition-count-mismatch.error.js';

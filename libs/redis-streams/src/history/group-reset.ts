@@ -25,7 +25,7 @@ export interface GroupMove {
   id: string;
   /** Entries the group will now read (again, when moved back); equals its `lag` in XINFO right after the move. */
   toRead: number;
-  /** Entries its consumers held when it was moved (only with `force`); they stay pending. */
+  /** Entries its consumers held when it was moved (only with `force`); those the move goes back over are delivered again. */
   pending: number;
 }
 

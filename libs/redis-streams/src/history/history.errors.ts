@@ -12,8 +12,8 @@ export class GroupHasPendingError extends Error {
       `Consumer group "${group}" of stream "${stream}" has ${pending} pending entries ` +
         `(${consumers.map((c) => `${c.name}: ${c.pending}`).join(', ')}). Moving it now would leave them pending with ` +
         'those consumers while the group reads from its new position. Stop the consumers and let them finish, or ' +
-        'pass `force: true` (CLI: --force) to move it anyway: the pending entries stay pending and are acked, ' +
-        'retried or claimed as usual.',
+        'pass `force: true` (CLI: --force) to move it anyway: a pending entry it moves back over is delivered ' +
+        'again, to whichever consumer reads next (see resetGroup).',
     );
   }
 }

@@ -139,8 +139,9 @@ export class StreamHistory {
    * Moves consumer group `group` of `stream` so that it reads next from `to`: a `Date` or ISO time (the first entry at
    * or after it), an entry id (the entries after it, as XGROUP SETID), `'$'` (only new entries) or `'0'` (the whole
    * stream). Sets ENTRIESREAD so the group's `lag` stays right. Refused with `GroupHasPendingError` while its consumers
-   * hold unacknowledged entries, unless `force`: those then stay pending with their consumers, to be acked, retried
-   * or claimed as usual, while the group reads on from its new position. A partitioned stream's group is moved on
+   * hold unacknowledged entries, unless `force`: the group then reads on from its new position, and one it moves back
+   * over is delivered again to whichever consumer reads next (its holder does not run it twice; another consumer runs
+   * it, and the old run's effects are refused, though the runs may overlap). A partitioned stream's group is moved on
    * every partition, `to` applying to each (`'$'`: each partition's end); partition leases are left as they are.
    */
   async resetGroup(

@@ -8,6 +8,14 @@ export interface RedisClusterConnection {
   cluster: Array<string | { host: string; port: number }>;
   /** ioredis `ClusterOptions` (`redisOptions` for every node connection: password, TLS…). */
   clusterOptions?: ClusterOptions;
+  /**
+   * ms that `listen()` and the client's `connect()` wait for a cluster whose topology is changing (just created, a
+   * failover, a reshard: CLUSTERDOWN, TRYAGAIN, MOVED loops, a dead master's closed connection), retrying each start-up
+   * step and logging what it waits for, before failing with `ClusterNotSettledError`. 0: no retries, and connecting
+   * waits as long as ioredis keeps trying.
+   * @defaultValue `30000`
+   */
+  settleTimeout?: number;
 }
 
 /** A Redis URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS), ioredis options, or a Redis Cluster. */

@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { ClusterNotSettledError } from '../errors/cluster-not-settled.error.js';
 import type { RedisClusterConnection, RedisConnection } from '../interfaces/redis-streams-options.interface.js';
+import { settleTimeoutOf } from './cluster-settling.js';
 
 /** What a connection is used for; each role gets the ioredis settings it needs. */
 export type ConnectionRole =
@@ -45,7 +47,8 @@ export function createRedis(connection: RedisConnection, role: ConnectionRole, n
     : new Redis({ ...connection, ...options, connectionName: connection.connectionName ?? name });
 }
 
-function createCluster({ cluster, clusterOptions = {} }: RedisClusterConnection, options: RedisOptions): Cluster {
+function createCluster(connection: RedisClusterConnection, options: RedisOptions): Cluster {
+  const { cluster, clusterOptions = {} } = connection;
   if (!Array.isArray(cluster) || cluster.length === 0) {
     throw new TypeError("`connection.cluster` must list at least one node: ['host:port'] or [{ host, port }].");
   }
@@ -70,11 +73,14 @@ function createCluster({ cluster, clusterOptions = {} }: RedisClusterConnection,
     },
   });
   clusterNodes.set(created, nodes.map(({ host, port }) => `${host}:${port}`).join(', '));
+  settleTimeouts.set(created, settleTimeoutOf(connection));
   return created;
 }
 
 /** The startup nodes of each cluster created here, for messages. */
 const clusterNodes = new WeakMap<Cluster, string>();
+/** How long each cluster created here may take to get ready (`settleTimeout`; 0: as long as ioredis tries). */
+const settleTimeouts = new WeakMap<Cluster, number>();
 
 /**
  * Connects `redis`. ioredis rejects a failed first connection with a bare "Connection is closed."; this throws the
@@ -89,17 +95,28 @@ export async function connectOrExplain(redis: Redis | Cluster): Promise<void> {
   // master asked) reconnects by itself and becomes ready, but the promise of its first connect() never settles.
   let onReady = (): void => undefined;
   const ready = new Promise<void>((resolve) => (onReady = resolve));
+  // Bounded by `settleTimeout` on a cluster: one whose slots are never all served again would be waited for forever.
+  const bound = isCluster(redis) ? (settleTimeouts.get(redis) ?? 0) : 0;
+  let timer: NodeJS.Timeout | undefined;
+  const unsettled = new Promise<never>((_, reject) => {
+    if (bound <= 0) return;
+    timer = setTimeout(() => {
+      reject(new ClusterNotSettledError('connecting', bound, cause ?? new Error('no node reported the cluster ready')));
+    }, bound);
+  });
   redis.on('error', onError);
   redis.once('ready', onReady);
   try {
-    await Promise.race([redis.connect(), ready]);
+    await Promise.race([redis.connect(), ready, unsettled]);
   } catch (err) {
+    if (err instanceof ClusterNotSettledError) throw err;
     const reason = cause ?? (err instanceof Error ? err : new Error(String(err)));
     const message = `Could not connect to Redis at ${describeTarget(redis)}: ${reason.message}. ${connectHint(reason.message)}`;
     // The cause is the connection's own error (WRONGPASS, ECONNREFUSED…), not ioredis's generic "Connection is closed".
     // eslint-disable-next-line preserve-caught-error
     throw new Error(message, { cause: reason });
   } finally {
+    clearTimeout(timer);
     redis.off('error', onError);
     redis.off('ready', onReady);
   }

@@ -171,6 +171,30 @@ return 0
 );
 
 /**
+ * raise-group-1: moves a group's last-delivered id up to an id (XGROUP SETID), never down: after another instance
+ * recreated a destroyed group at the last id it knew delivered, below entries this one holds, so that `>` does not
+ * deliver those to another consumer while they run here.
+ * Input: KEYS[1] stream; ARGV[1] group, ARGV[2] id.
+ * Output: 1 when moved, 0 otherwise (already there or past it, or no such group).
+ */
+export const RAISE_GROUP = new LuaScript(
+  'raise-group',
+  1,
+  `${OWNED_LUA}
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local info = {}
+  for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
+  if info['name'] == ARGV[1] then
+    if not before(info['last-delivered-id'], ARGV[2]) then return 0 end
+    redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], ARGV[2])
+    return 1
+  end
+end
+return 0
+`,
+);
+
+/**
  * replay-dead-letter-2: puts a dead letter back on its stream (its original fields, without the `dl:` ones) and
  * removes it from the dead-letter stream, in one step.
  * Input: KEYS[1] dead-letter stream, KEYS[2] target stream; ARGV[1] dead-letter entry id, ARGV[2] field prefix to strip.

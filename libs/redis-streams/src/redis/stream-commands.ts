@@ -3,7 +3,14 @@
 import type { Redis } from 'ioredis';
 import { sameSlotKey } from '../cluster/key-slot.js';
 import { sendCorked } from './corked-send.js';
-import { ACK_IN_ORDER, ACK_OWNED, ACK_WITH_EFFECTS, DEAD_LETTER, DELETE_IDLE_CONSUMER } from './scripts.js';
+import {
+  ACK_IN_ORDER,
+  ACK_OWNED,
+  ACK_WITH_EFFECTS,
+  DEAD_LETTER,
+  DELETE_IDLE_CONSUMER,
+  RAISE_GROUP,
+} from './scripts.js';
 
 /** One entry as Redis returns it: its id and flat field/value list (`null` fields: the entry was trimmed or deleted). */
 export type RawEntry = [id: string, fields: string[] | null];
@@ -27,6 +34,11 @@ export async function ensureGroup(redis: Redis, stream: string, group: string, s
     if (isBusyGroup(err)) return false;
     throw err;
   }
+}
+
+/** Moves the group's last-delivered id up to `id` if it is below (never down); see `raise-group-1`. */
+export async function raiseGroup(redis: Redis, stream: string, group: string, id: string): Promise<boolean> {
+  return (await RAISE_GROUP.run<number>(redis, [stream], [group, id])) === 1;
 }
 
 /** XREADGROUP over several streams at once; `ids` is `>` for new entries or an id to re-read this consumer's pending. */

@@ -30,7 +30,9 @@ export class BroadcastReader extends StreamReader {
   protected override async prepare(): Promise<void> {
     for (const key of this.keys) {
       const start =
-        this.broadcast.startId === '$' ? await lastGeneratedId(this.options.commands, key) : this.broadcast.startId;
+        this.broadcast.startId === '$'
+          ? await this.settle('finding where its streams end', () => lastGeneratedId(this.options.commands, key))
+          : this.broadcast.startId;
       this.lastIds.set(key, start);
     }
   }

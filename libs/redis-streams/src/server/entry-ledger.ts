@@ -65,6 +65,35 @@ export class EntryLedger {
   }
 
   /**
+   * Holds entries that `XREADGROUP >` delivered although the group may have delivered them before (it was moved back
+   * by a forced reset, or recreated lower by another process after an XGROUP DESTROY). Redis moved each one to this
+   * consumer and set its delivery count to 1. One still held here (queued, running or waiting for its retry) is not
+   * held twice, so it does not run again at once; it gets its count back (unless already acked: then the new record is
+   * a new delivery, claimed once it is idle). Returns the entries held now, and those that were held already.
+   */
+  holdRedelivered(
+    key: string,
+    entries: readonly RawEntry[],
+    since: number,
+  ): { held: QueuedEntry[]; already: QueuedEntry[] } {
+    const known = this.byKey().get(key);
+    const held: QueuedEntry[] = [];
+    const already: QueuedEntry[] = [];
+    for (const [id, fields] of entries) {
+      const entry = known?.get(id);
+      if (!entry) {
+        if (fields !== null) held.push(this.add(key, id, fields, 1, since));
+        continue;
+      }
+      already.push(entry);
+      if (!entry.acked && entry.deliveries !== 1) {
+        this.options.writes.track(this.setDeliveryCount(entry, entry.deliveries), `count reset of id=${id}`);
+      }
+    }
+    return { held, already };
+  }
+
+  /**
    * Holds claimed entries. One already held here (its own XAUTOCLAIM took it after an event-loop stall longer than
    * `minIdleTime`) stays as it is, and gets its delivery count back: that claim was no delivery.
    */

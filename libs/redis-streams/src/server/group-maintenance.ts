@@ -8,6 +8,7 @@ import {
   groupLastDeliveredId,
   isNoGroup,
   lastGeneratedId,
+  raiseGroup,
 } from '../redis/stream-commands.js';
 import type { EntryLedger } from './entry-ledger.js';
 import type { GroupSources } from './group-sources.js';
@@ -62,6 +63,12 @@ export class GroupMaintenance {
     if (last === undefined || compareIds(id, last) > 0) this.lastDelivered.set(key, id);
   }
 
+  /** Whether `id` is at or before the newest id this reader knows the group delivered on `key`. */
+  deliveredUpTo(key: string, id: string): boolean {
+    const last = this.lastDelivered.get(key);
+    return last !== undefined && compareIds(id, last) <= 0;
+  }
+
   start(): void {
     const { claimInterval, minIdleTime, consumerIdleTimeout, queue, ledger } = this.options;
     // An idle reader claims at once; a busy one claims at its next free slot, before reading new entries, so a
@@ -114,7 +121,9 @@ export class GroupMaintenance {
    * The group or its stream vanished (XGROUP DESTROY, DEL, eviction, a restart without persistence). It is recreated
    * after the newest id this reader knows was delivered, so acknowledged history is not replayed (entries after it
    * are still delivered: at-least-once holds), and from `0` where nothing is known or the stream's ids went back
-   * (it was recreated). Held entries get their pending records back so that their acks still count.
+   * (it was recreated). One that another instance recreated first, below that id, is moved up to it (entries after its
+   * position that were delivered before are then not delivered again: held ones run where they are held). Held
+   * entries get their pending records back so that their acks still count.
    */
   recreateGroups(): Promise<void> {
     this.recreating ??= this.recreate().finally(() => (this.recreating = undefined));
@@ -129,6 +138,12 @@ export class GroupMaintenance {
       if (await ensureGroup(commands, key, group, start)) {
         logger.warn?.(
           `Consumer group was missing and has been recreated at ${start === '0' ? '0 (the whole stream)' : `${start}, the last id known delivered`} (group=${group} stream=${key}).`,
+        );
+      } else if (start === known && (await raiseGroup(commands, key, group, known))) {
+        // Another instance recreated it first, at the last id it knew delivered: below entries held here, which `>`
+        // would deliver again to whichever consumer reads next, running them twice at once.
+        logger.warn?.(
+          `Consumer group had been recreated below ${known}, the last id known delivered here; moved it up to there (group=${group} stream=${key}).`,
         );
       }
     }

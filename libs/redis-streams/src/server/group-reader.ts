@@ -8,6 +8,7 @@ import {
   isNoGroup,
   loadInOrderScripts,
   readGroup,
+  type RawEntry,
   type RawStreamBatch,
 } from '../redis/stream-commands.js';
 import { EntryLedger } from './entry-ledger.js';
@@ -147,11 +148,11 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.commands.on('ready', this.onReconnect);
     this.commands.on('-node', this.onReconnect);
     this.commands.on('close', this.onDisconnect);
-    await this.maintenance.ensureGroups();
-    if (this.ordered) await this.loadInOrderScripts();
+    await this.settle('creating its consumer groups', () => this.maintenance.ensureGroups());
+    if (this.ordered) await this.settle('loading its scripts', () => this.loadInOrderScripts());
     // Upkeep first: the entries recovery takes are kept fresh while it goes on.
     this.maintenance.start();
-    await this.sources.recoverOwnPending();
+    await this.settle('recovering its pending entries', () => this.sources.recoverOwnPending());
   }
 
   protected override beforeRead(): Promise<void> {
@@ -166,10 +167,12 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       if (!reply) return;
       for (const [key, entries] of reply) {
         if (entries.length === 0) continue;
+        // Entries after the newest one known delivered are new, so none can be held here. One at or before it was
+        // delivered again: the group was moved back (a forced reset) or recreated lower (by another process).
+        const again = this.maintenance.deliveredUpTo(key, entries[0][0]);
         this.maintenance.delivered(key, entries[entries.length - 1][0]);
-        // New entries ('>') are delivered for the first time and can't be held here already.
-        for (const entry of this.ledger.hold(key, entries, 1, since))
-          if (!this.queue.push(entry)) this.ledger.release(entry);
+        const held = again ? this.heldAgain(key, entries, since) : this.ledger.hold(key, entries, 1, since);
+        for (const entry of held) if (!this.queue.push(entry)) this.ledger.release(entry);
       }
     } catch (err) {
       if (!isNoGroup(err) || this.closing) throw err;
@@ -227,6 +230,19 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     }
     if (!this.queue.hasRoom) return;
     this.replayFrom = await this.sources.replayOwn(this.keys[0], this.replayFrom!);
+  }
+
+  /** Holds what `>` delivered again; an entry still held here is not run a second time (see `holdRedelivered`). */
+  private heldAgain(key: string, entries: RawEntry[], since: number): QueuedEntry[] {
+    const { held, already } = this.ledger.holdRedelivered(key, entries, since);
+    for (const entry of already) {
+      this.out.log(
+        'warn',
+        entry,
+        'delivered again (the group was moved back or recreated) while held here: not run twice',
+      );
+    }
+    return held;
   }
 
   private async read(): Promise<RawStreamBatch[] | null> {

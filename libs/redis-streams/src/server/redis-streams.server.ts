@@ -19,6 +19,7 @@ import {
   isClusterConnection,
 } from '../redis/connection.js';
 import { checkPartitionCount } from '../partitions/partition-count.js';
+import { ClusterSettling, settleTimeoutOf } from '../redis/cluster-settling.js';
 import { JsonEntryDeserializer } from '../serialization/json-entry.deserializer.js';
 import { JsonEntrySerializer } from '../serialization/json-entry.serializer.js';
 import { BroadcastReader } from './broadcast-reader.js';
@@ -148,9 +149,11 @@ export class RedisStreamsServer
       commands.disconnect(); // listen() fails: stop ioredis from retrying a connection nobody will use
       throw err;
     }
+    // A cluster's topology may still be changing (just created, a failover): each step below waits that out, within one bound.
+    const settling = new ClusterSettling(settleTimeoutOf(connection), this.logger);
     let subscriptions: ReturnType<RedisStreamsServer['buildSubscriptions']>;
     try {
-      await this.checkPartitions(commands);
+      await settling.run('checking partition counts', () => this.checkPartitions(commands));
       subscriptions = this.buildSubscriptions();
     } catch (err) {
       commands.disconnect(); // listen() fails on the options: nothing else was started
@@ -162,7 +165,9 @@ export class RedisStreamsServer
     const { groups, broadcasts } = subscriptions;
     // Before the partitions are taken out of `groups`: a group started at a time is created on each partition too.
     const groupKeys = new Map([...groups].map(([group, byConcurrency]) => [group, keysOf(byConcurrency)]));
-    const { startId, broadcastStartId } = await resolveStartIds(commands, this.options, groupKeys, this.logger);
+    const { startId, broadcastStartId } = await settling.run('resolving start positions', () =>
+      resolveStartIds(commands, this.options, groupKeys, this.logger),
+    );
     const groupReader = (
       group: string,
       concurrency: number,
@@ -211,6 +216,7 @@ export class RedisStreamsServer
       deserializer: this.entryDeserializer,
       logger: this.logger,
       observer: this.observers.length === 0 ? undefined : fanOut(this.observers),
+      settling,
     };
     for (const [group, byConcurrency] of groups) {
       for (const [concurrency, subscriptions] of bySlot(byConcurrency, this.cluster)) {
@@ -229,7 +235,9 @@ export class RedisStreamsServer
       );
     }
     await Promise.all([...this.groupReaders, ...this.broadcastReaders].map((reader) => reader.start()));
-    await Promise.all(this.partitionOwners.map((owner) => owner.start()));
+    await Promise.all(
+      this.partitionOwners.map((owner) => settling.run('taking partition leases', () => owner.start())),
+    );
     for (const reader of this.groupReaders) this.logger.log(`Consuming ${reader.summary}`);
   }
 

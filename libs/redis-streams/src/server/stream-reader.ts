@@ -2,7 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { StreamDeserializer } from '../interfaces/serialization.interface.js';
 import type { RedisConnection } from '../interfaces/redis-streams-options.interface.js';
-import { createRedis } from '../redis/connection.js';
+import type { ClusterSettling } from '../redis/cluster-settling.js';
+import { connectOrExplain, createRedis } from '../redis/connection.js';
 import type { RedisStreamsObserver } from './redis-streams.observer.js';
 import type { QueuedEntry, StreamSubscription } from './subscription.js';
 import { WorkQueue } from './work-queue.js';
@@ -23,6 +24,8 @@ export interface StreamReaderOptions {
   logger: LoggerService;
   /** Told about processed, failed, claimed and dead-lettered entries (metrics); none by default. */
   observer?: RedisStreamsObserver;
+  /** Retries start-up steps while a Redis Cluster settles (`listen()`'s bound); none: each step runs once. */
+  settling?: ClusterSettling;
 }
 
 /**
@@ -49,7 +52,8 @@ export abstract class StreamReader {
 
   /** Prepares Redis (groups, start ids) and starts the read loop in the background. */
   async start(): Promise<void> {
-    await this.redis.connect();
+    // Not connect() alone: on a cluster failing over, its promise may never settle although the connection gets ready.
+    await connectOrExplain(this.redis);
     await this.prepare();
     this.loopDone = this.loop();
   }
@@ -68,6 +72,11 @@ export abstract class StreamReader {
   }
 
   protected abstract prepare(): Promise<void>;
+
+  /** Runs a start-up step of `prepare`, retried while a cluster settles (see `ClusterSettling`). */
+  protected settle<T>(what: string, step: () => Promise<T>): Promise<T> {
+    return this.options.settling ? this.options.settling.run(`${what} (${this.describe})`, step) : step();
+  }
   protected abstract readOnce(): Promise<void>;
   protected abstract handle(entry: QueuedEntry, done: () => void): void;
 
@@ -152,7 +161,7 @@ export abstract class StreamReader {
     const old = this.redis;
     this.redis = this.connect();
     old.disconnect();
-    await this.redis.connect();
+    await connectOrExplain(this.redis);
     return false;
   }
 

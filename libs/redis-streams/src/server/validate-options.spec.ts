@@ -14,6 +14,8 @@ describe('option validation', () => {
     [{ connection: { cluster: ['node-1'] } }, /`connection.cluster`/],
     [{ connection: { cluster: ['n:1'], clusterOptions: { keyPrefix: 'a:' } } }, /`connection`.*keyPrefix/],
     [{ connection: { cluster: ['n:1'], clusterOptions: { redisOptions: { keyPrefix: 'a:' } } } }, /keyPrefix/],
+    [{ connection: { cluster: ['n:1'], settleTimeout: -1 } }, /`connection.settleTimeout`.*0 or more/],
+    [{ connection: { cluster: ['n:1'], settleTimeout: '30s' } }, /`connection.settleTimeout`/],
   ])('rejects %j with an error naming the option', (options, message) => {
     expect(() => validateServerOptions(options as never)).toThrow(InvalidOptionsError);
     expect(() => validateServerOptions(options as never)).toThrow(message);
@@ -30,7 +32,9 @@ describe('option validation', () => {
     ).not.toThrow();
     expect(() => validateClientOptions({ maxLen: 1000 })).not.toThrow();
     expect(() =>
-      validateServerOptions({ connection: { cluster: ['10.0.0.1:7000', { host: 'n2', port: 7001 }] } }),
+      validateServerOptions({
+        connection: { cluster: ['10.0.0.1:7000', { host: 'n2', port: 7001 }], settleTimeout: 0 },
+      }),
     ).not.toThrow();
   });
 

@@ -67,6 +67,13 @@ function common(options: RedisStreamsServerOptions | RedisStreamsClientOptions):
         `expected a non-empty list of 'host:port' strings or { host, port } objects, got ${JSON.stringify(nodes)}.`,
       );
     }
+    const settleTimeout: unknown = connection.settleTimeout;
+    if (settleTimeout !== undefined && (typeof settleTimeout !== 'number' || !(settleTimeout >= 0))) {
+      throw new InvalidOptionsError(
+        'connection.settleTimeout',
+        `expected a number of ms (0 or more), got ${JSON.stringify(settleTimeout)}.`,
+      );
+    }
   }
   if (typeof connection === 'string' && !/^rediss?:\/\//.test(connection)) {
     throw new InvalidOptionsError(
