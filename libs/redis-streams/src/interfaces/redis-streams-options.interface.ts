@@ -109,7 +109,7 @@ export interface RedisStreamsServerOptions extends RedisStreamsCommonOptions {
    * Partitioned streams, as on the client: `{ Orders: 4 }` makes `@EventPattern('Orders')` read the streams
    * `Orders:p0` … `Orders:p3` (`ctx.getPartition()` tells which). The count must match the one recorded in Redis, or
    * `listen()` fails with `PartitionCountMismatchError`. In a consumer group each partition is owned by one live
-   * instance at a time (a fair share each, under a lease: `partitionLeaseTime`) and its entries are handled one at a
+   * instance at a time (an even share each, the same assignment computed by every instance, under a lease: `partitionLeaseTime`) and its entries are handled one at a
    * time in stream order. `@Broadcast` handlers read every partition. @defaultValue none
    */
   partitions?: Record<string, number>;

@@ -77,6 +77,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
    */
   private outOfOrder = false;
   private replayFrom?: string;
+  /** The replay step under way: one at a time, also when the read loop's watchdog gave up on one. */
+  private replaying?: Promise<void>;
 
   constructor(private readonly group: GroupReaderOptions) {
     super(group);
@@ -160,7 +162,10 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   }
 
   protected override async readOnce(): Promise<void> {
-    if (this.outOfOrder || this.replayFrom !== undefined) return this.replay();
+    if (this.outOfOrder || this.replayFrom !== undefined) {
+      this.replaying ??= this.replay().finally(() => (this.replaying = undefined));
+      return this.replaying;
+    }
     const since = performance.now();
     try {
       const reply = await this.read();
