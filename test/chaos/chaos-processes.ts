@@ -45,10 +45,12 @@ export class WorkerPool {
     logDir: string,
     /** More environment for the workers (the fault-schedule suite's settings). */
     private readonly extraEnv: Record<string, string> = {},
+    /** Consumer names are `<name>-1` …: a second pool on the same Redis needs names of its own. */
+    name = 'worker',
   ) {
     this.slots = Array.from({ length: size }, (_, i) => ({
-      consumer: `worker-${i + 1}`,
-      log: join(logDir, `${env.CHAOS_RUN}-worker-${i + 1}.log`),
+      consumer: `${name}-${i + 1}`,
+      log: join(logDir, `${env.CHAOS_RUN}-${name}-${i + 1}.log`),
     }));
   }
 

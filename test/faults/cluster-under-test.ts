@@ -94,6 +94,27 @@ export class ClusterUnderTest implements RedisUnderTest {
     return { killed, promoted: await this.cluster.killMasterOf(slot, { replicaLagMs }) };
   }
 
+  /** The port of the master serving `key`'s slot now. */
+  async masterOfKey(key: string): Promise<number> {
+    return this.cluster.masterOf(await this.slotOf(key));
+  }
+
+  /**
+   * SIGSTOP of the master serving `key` for `ms`, then SIGCONT; with the cluster's node timeout of 1 s its replica is
+   * promoted meanwhile, and the thawed node learns it is a replica now. Resolves once the cluster is healthy again.
+   */
+  async freezeMasterOf(key: string, ms: number): Promise<{ port: number; failedOver: boolean }> {
+    const port = await this.masterOfKey(key);
+    this.cluster.pause(port);
+    try {
+      await sleep(ms);
+    } finally {
+      this.cluster.resume(port);
+    }
+    await this.cluster.waitUntilHealthy();
+    return { port, failedOver: (await this.masterOfKey(key)) !== port };
+  }
+
   /** Starts a killed master again: it rejoins as a replica of the one promoted in its place, and syncs. */
   rejoin(port: number): Promise<void> {
     return this.cluster.restart(port);
