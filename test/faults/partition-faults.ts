@@ -10,6 +10,8 @@ import type { Locks } from './locks.js';
 import type { RedisUnderTest } from './redis-under-test.js';
 import type { PartitionFaultKind, PartitionPlan, PlannedFault } from './scenario.js';
 import { StandaloneUnderTest } from './standalone-under-test.js';
+import { field } from './stream-admin.js';
+import { idTime } from './stream-ids.js';
 
 export interface AppliedPartitionFault {
   kind: PartitionFaultKind;
@@ -26,6 +28,8 @@ export interface AppliedPartitionFault {
   touchesPlain?: boolean;
   /** A redis-freeze on a cluster: the frozen master was replaced by its replica meanwhile. */
   failedOver?: boolean;
+  /** A reset: how it moved each partition's group (the entries in (previousId, id] of a forward move are skipped). */
+  moves?: { partition: number; previousId: string | null; id: string }[];
   error?: string;
 }
 
@@ -216,19 +220,30 @@ export class PartitionSchedule {
   }
 
   /**
-   * `resetGroup(…, { force: true })` of the group backwards: to `'0'` (pick < 0.25), else to 1–9 s ago. The entries
-   * after that position are delivered again (an operator asked for it); the pending ones stay with their consumers.
+   * `resetGroup(…, { force: true })` of the group backwards: to `'0'` (pick < 0.25), else to 1–9 s before the oldest
+   * last-delivered id of the partitions' groups (a time applies to every partition alike, so only one before all of
+   * them moves every one back). The entries after that position are delivered again (an operator asked for it); the
+   * pending ones stay with their consumers.
    */
   private async reset(f: PlannedFault<PartitionFaultKind>): Promise<Partial<AppliedPartitionFault>> {
-    const history = new StreamHistory(this.redis.admin, {
+    const { admin } = this.redis;
+    const history = new StreamHistory(admin, {
       keyPrefix: this.keys.prefix,
       partitions: { orders: this.p.partitions },
     });
-    const to = f.pick < 0.25 ? '0' : new Date(Date.now() - 1000 - Math.round(f.pick * 8000));
+    let oldest = Infinity;
+    for (const key of this.keys.partitions) {
+      const groups = (await admin.call('XINFO', 'GROUPS', key).catch(() => [])) as unknown[][];
+      const row = groups.find((g) => String(field(g, 'name')) === 'pg');
+      oldest = Math.min(oldest, row ? idTime(String(field(row, 'last-delivered-id'))) : 0);
+    }
+    const back = 1000 + Math.round(f.pick * 8000);
+    const to = f.pick < 0.25 || oldest - back <= 0 ? '0' : new Date(oldest - back);
     const reset = await history.resetGroup('orders', 'pg', to, { force: true });
-    const where = to === '0' ? "'0'" : `${Date.now() - to.getTime()} ms back`;
+    const where = to === '0' ? "'0'" : `${back} ms before the oldest group position (${Date.now() - oldest} ms ago)`;
     return {
       partitions: this.keys.partitions.map((_, i) => i),
+      moves: (reset.partitions ?? []).map(({ partition, previousId, id }) => ({ partition, previousId, id })),
       detail: `pg reset to ${where} with force: ${reset.toRead} to read again, ${reset.pending} pending`,
     };
   }
