@@ -262,7 +262,7 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     const applied = [...faults.applied, ...pApplied].map(
       (f) => `${f.kind}@${t(f.start)}-${t(f.end)} ${f.detail}${f.error ? ` (${f.error})` : ''}`,
     );
-    process.stdout.write(`  applied: ${applied.join(', ')}\n`);
+    process.stdout.write(`  applied (production from ${started}): ${applied.join(', ')}\n`);
     return verdict;
   } catch (err) {
     verdict.violations.push(`[run] the run itself failed: ${err instanceof Error ? err.stack : String(err)}`);
