@@ -125,7 +125,8 @@ export async function readPartitionEvidence(
     const deadKey = cluster ? sameSlotKey(key, ':dead') : `${key}:dead`;
     const mine = new Map<string, number>();
     for (const d of await readStream(admin, deadKey)) {
-      if (d.fields[DEAD_LETTER_FIELDS.group] !== PARTITION_GROUP) continue;
+      // The first time counts: a reset backwards may deliver it again and dead-letter it once more.
+      if (d.fields[DEAD_LETTER_FIELDS.group] !== PARTITION_GROUP || mine.has(d.fields[DEAD_LETTER_FIELDS.id])) continue;
       mine.set(d.fields[DEAD_LETTER_FIELDS.id], Number(d.id.split('-')[0]));
     }
     dead.push(mine);
