@@ -32,6 +32,9 @@ export interface Incarnation {
   pid: number;
   startedAt: number;
   exitedAt?: number;
+  /** How it exited: its exit code, or the signal that ended it. */
+  exitCode?: number | null;
+  exitSignal?: string | null;
 }
 
 export class WorkerPool {
@@ -87,8 +90,10 @@ export class WorkerPool {
     slot.child = child;
     const incarnation: Incarnation = { consumer: slot.consumer, pid: child.pid ?? 0, startedAt: Date.now() };
     this.incarnations.push(incarnation);
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       incarnation.exitedAt = Date.now();
+      incarnation.exitCode = code;
+      incarnation.exitSignal = signal;
       if (slot.child === child) slot.child = undefined;
     });
     await new Promise<void>((resolve, reject) => {

@@ -8,6 +8,7 @@ import { WorkerPool } from '../chaos/chaos-processes.js';
 import { produce } from '../chaos/chaos-producer.js';
 import { checkDelivery, checkEmitsKept, type Verdict } from './check-delivery.js';
 import { checkReplayAfterDestroy } from './check-destroy.js';
+import { checkExits } from './check-exits.js';
 import { checkPartitions } from './check-partitions.js';
 import { checkBroadcast, checkCloses, checkFaultsApplied, checkOverlaps, checkPendingBound } from './check-timing.js';
 import { ClusterUnderTest } from './cluster-under-test.js';
@@ -241,6 +242,16 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     checkBroadcast(evidence, verdict);
     checkFaultsApplied(evidence, verdict);
     checkReplayAfterDestroy(evidence, verdict);
+    const stoppedBy = (list: { pid?: number }[]): Set<number> => new Set(list.flatMap((f) => (f.pid ? [f.pid] : [])));
+    checkExits(
+      'plain',
+      pool.incarnations,
+      evidence.log,
+      stoppedBy(faults.applied.filter((f) => f.kind === 'kill' || f.kind === 'close')),
+      finalStopAt,
+      started,
+      verdict,
+    );
     verdict.stats['faults'] = faults.applied.length;
     if (p && ppool) {
       const pe = await readPartitionEvidence(admin, partitionKeys, s.cluster, {
@@ -256,6 +267,8 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
         finalStopAt,
       });
       checkPartitions(pe, verdict);
+      const stopped = stoppedBy(pApplied.filter((f) => f.kind === 'p-kill' || f.kind === 'p-leave'));
+      checkExits('p', ppool.incarnations, pe.log, stopped, finalStopAt, started, verdict);
       verdict.stats['p-faults'] = pApplied.length;
     }
     const t = (at: number): string => `${((at - started) / 1000).toFixed(1)}s`;
