@@ -100,7 +100,9 @@ async function handlePartitioned(data, ctx) {
   const delivery = ctx.getDeliveryCount();
   log(`S ${label} ${id} ${token} ${delivery}`);
   const slow = draw(data.n, 7, 1) < slowRate;
-  await sleep(slow ? slowMs : Math.floor(draw(data.n, 7, 2) * (fastMs + 1)));
+  // Held entries run while a join, a leave or a reset happens (test/faults/partition-producer.ts).
+  const held = data.held ? num('FAULTS_SHUTDOWN_MS') + num('FAULTS_LEASE_MS') : undefined;
+  await sleep(held ?? (slow ? slowMs : Math.floor(draw(data.n, 7, 2) * (fastMs + 1))));
   const failed = data.poison || draw(data.n, 7, 3, delivery) < failRate;
   log(`E ${label} ${id} ${token} ${failed ? 'fail' : 'ok'}`);
   if (data.poison) throw new Error(`poison entry ${data.key}/${data.seq} is always rejected`);

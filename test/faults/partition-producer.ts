@@ -1,4 +1,4 @@
-// Emits a partitioned seed's entries `{ key, seq, n }` through the library's client, keyed (`RedisStreamsRecord` key),
+// Emits a partitioned seed's entries `{ key, seq, n }` (`held: true` on a few, see heldEntries) through the library's client, keyed (`RedisStreamsRecord` key),
 // paced over the production time. Each key has one emit in flight at a time, so a key's entries are stored in the
 // order of their numbers (a failed emit is retried before the key's next one; if the failed one was stored after all,
 // the key has that number twice, which the checks allow for). On a cluster every emit is durable (`durability`).
@@ -28,6 +28,21 @@ export function keyOf(p: PartitionPlan, n: number, seed: number): string {
   return `k${n < p.keys ? n : mixed % p.keys}`;
 }
 
+/**
+ * The entries emitted 150–400 ms before a join, a leave or a reset: their handlers take `shutdownTimeout` + a lease
+ * (faults-worker.mjs), so those faults meet running entries: a hand-back must wait for (or fence) the running entry
+ * before the next owner starts it, and a reset backwards must not deliver it again to run at once.
+ */
+export function heldEntries(p: PartitionPlan, durationMs: number): Set<number> {
+  const at = p.faults.filter((f) => ['p-join', 'p-leave', 'p-reset'].includes(f.kind)).map((f) => f.at);
+  const held = new Set<number>();
+  for (let n = 0; n < p.entries; n++) {
+    const t = (n * durationMs) / p.entries;
+    if (at.some((a) => t >= a - 400 && t <= a - 150)) held.add(n);
+  }
+  return held;
+}
+
 export async function produceKeyed(
   client: RedisStreamsClient,
   stream: string,
@@ -41,8 +56,9 @@ export async function produceKeyed(
   const chains = new Map<string, Promise<void>>();
   const done: KeyedEmit[] = [];
   const started = Date.now();
+  const held = heldEntries(p, durationMs);
   const emit = async (key: string, seq: number, n: number): Promise<void> => {
-    const data = { key, seq, n, ...(poison.has(n) ? { poison: true } : {}) };
+    const data = { key, seq, n, ...(poison.has(n) ? { poison: true } : {}), ...(held.has(n) ? { held: true } : {}) };
     for (let failures = 0; ; failures++) {
       try {
         const id = await client.dispatch(stream, new RedisStreamsRecord(data, {}, { key }));

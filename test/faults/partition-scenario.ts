@@ -5,6 +5,7 @@
 // and on a cluster the failover of a partition's master and a reshard of its slot. Drawn from a generator of its own
 // (seeded from the seed), so the plain stream's draws of every seed stay what they were.
 import { seededRandom } from '../chaos/chaos-faults.js';
+import { heldEntries } from './partition-producer.js';
 import type { PartitionFaultKind, PartitionPlan, PlannedFault } from './scenario.js';
 
 /** Chosen so that none of the plain CI seeds (main.ts) is partitioned: the partitioned CI seeds are added to them. */
@@ -84,13 +85,13 @@ export function partitionedOnCluster(seed: number, plan: PartitionPlan, producti
   return { ...plan, faults };
 }
 
-export function describePartitioned(p: PartitionPlan): string {
+export function describePartitioned(p: PartitionPlan, productionMs: number): string {
   const faults = p.faults.map((f) => `${f.kind}(${f.target})@${(f.at / 1000).toFixed(1)}s`).join(' ');
   return (
     `partitioned: orders with ${p.partitions} partitions over ${p.instances} instances (${p.initial} at first), ` +
     `lease ${p.leaseTime} ms, ${p.entries} entries over ${p.keys} keys, count ${p.count}, maxDeliveries ` +
     `${p.maxDeliveries}, retry ${p.retryMs} ms, shutdownTimeout ${p.shutdownTimeout}, handlers 0-${p.fastMs} ms + ` +
     `${(p.slowRate * 100).toFixed(1)}% at ${p.slowMs} ms, fail ${(p.failRate * 100).toFixed(1)}%, poison ` +
-    `[${p.poison.join(' ')}]\n  partition faults: ${faults}`
+    `[${p.poison.join(' ')}], ${heldEntries(p, productionMs).size} held\n  partition faults: ${faults}`
   );
 }

@@ -178,6 +178,6 @@ export function describeScenario(s: Scenario): string {
     `retry ${s.retryMs} ms, handlers 0-${s.fastMs} ms + ${(s.slowRate * 100).toFixed(1)}% at ${s.slowMs} ms, ` +
     `fail ${(s.failRate * 100).toFixed(1)}%, ${s.entries} entries over ${s.productionMs} ms, poison [${s.poison.join(' ')}], ` +
     `proxy ${s.proxyDelayMs === undefined ? 'off' : `${s.proxyDelayMs} ms`}\n  faults: ${faults}` +
-    (s.partitioned ? `\n  ${describePartitioned(s.partitioned)}` : '')
+    (s.partitioned ? `\n  ${describePartitioned(s.partitioned, s.productionMs)}` : '')
   );
 }
