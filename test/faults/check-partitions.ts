@@ -240,12 +240,18 @@ function checkRunOverlaps(e: PartitionEvidence, v: Verdict): void {
   }
 }
 
-/** When an entry was done: its first successful run's end, or when it was dead-lettered. */
+/** When an entry was done: its first successful run's end, or when it was first dead-lettered. */
 function doneAt(e: PartitionEvidence, q: number, id: string, runs: HandlerRun[]): number | undefined {
   const ends = runs.filter((r) => r.ok).map((r) => r.end!);
   const dead = e.dead[q].get(id);
   if (dead !== undefined) ends.push(dead);
   return ends.length > 0 ? Math.min(...ends) : undefined;
+}
+
+function describeDone(e: PartitionEvidence, q: number, id: string, done: number | undefined, start: number): string {
+  if (done === undefined) return 'ever succeeded or was dead-lettered';
+  const how = e.dead[q].get(id) === done ? 'was dead-lettered' : 'succeeded';
+  return `${how} (at ${done}, ${done - start} ms later)`;
 }
 
 function checkKeyOrder(e: PartitionEvidence, lost: Set<string>, v: Verdict): void {
@@ -279,7 +285,7 @@ function checkKeyOrder(e: PartitionEvidence, lost: Set<string>, v: Verdict): voi
             const c = entries.get(id)!;
             bad.push(
               `${c.seq} (${id}) started at ${early[0].start} by ${early[0].consumer}, before ${p.seq} (${prev}) ` +
-                (done === undefined ? 'ever succeeded' : `succeeded at ${done}`),
+                describeDone(e, q, prev, done, early[0].start),
             );
           }
         }
