@@ -16,7 +16,8 @@
 //   (SIGSTOP) or its event loop stalled for half the lease, Redis frozen or down (a restart) for a third of the lease
 //   or more, or a failover of the partition's master that lost the lease or the delivery: "what no fence can undo".
 //   A hand-back (an instance joining, or closing), a forced reset, a reshard, CLIENT KILL or latency excuse nothing.
-// - a partition without an owner while no instance was live is not judged.
+// - a partition without an owner while no instance was live is not judged; lease isolation is not judged when the
+//   cluster said CLUSTERDOWN (every master refusing commands) for two thirds of the lease or more.
 import type { Verdict } from './check-delivery.js';
 import type { HandlerRun } from './event-log.js';
 import type { PartitionEvidence } from './partition-evidence.js';
@@ -40,6 +41,7 @@ export const PARTITION_STATS = [
   'p-slowest-owned-again-ms',
   'p-isolation-judged',
   'p-isolation-unjudged',
+  'p-isolation-clusterdown',
   'p-faults-not-applied',
 ];
 
@@ -390,6 +392,12 @@ function checkIsolation(e: PartitionEvidence, v: Verdict): void {
       if (!before?.token) continue;
       if (others.length > 0) {
         v.stats['p-isolation-unjudged']++;
+        continue;
+      }
+      // With full coverage required, every master refuses commands while the cluster is down (CLUSTERDOWN): a
+      // stretch of two thirds of the lease leaves no renewal a chance, which no design of the renewals can help.
+      if ((f.clusterDownMs ?? 0) >= (2 * L) / 3) {
+        v.stats['p-isolation-clusterdown']++;
         continue;
       }
       v.stats['p-isolation-judged']++;

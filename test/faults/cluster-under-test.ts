@@ -115,6 +115,37 @@ export class ClusterUnderTest implements RedisUnderTest {
     return { port, failedOver: (await this.masterOfKey(key)) !== port };
   }
 
+  /**
+   * Watches `cluster_state` on a live node other than `except` every 100 ms until stopped, and returns how long the
+   * longest stretch lasted in which it said `fail` (CLUSTERDOWN: with full coverage required, every node refuses
+   * commands then, not only the one that failed).
+   */
+  watchClusterDown(except: number): () => Promise<number> {
+    let stopped = false;
+    let longest = 0;
+    const loop = (async () => {
+      let since: number | undefined;
+      while (!stopped) {
+        const port = this.cluster.livePorts().find((p) => p !== except);
+        const info = port === undefined ? '' : await this.cluster.call(port, 'CLUSTER', 'INFO').catch(() => '');
+        const down = /cluster_state:fail/.test(String(info));
+        const now = Date.now();
+        if (down) since ??= now;
+        else if (since !== undefined) {
+          longest = Math.max(longest, now - since);
+          since = undefined;
+        }
+        if (since !== undefined) longest = Math.max(longest, now - since);
+        await sleep(100);
+      }
+    })();
+    return async () => {
+      stopped = true;
+      await loop;
+      return longest;
+    };
+  }
+
   /** Starts a killed master again: it rejoins as a replica of the one promoted in its place, and syncs. */
   rejoin(port: number): Promise<void> {
     return this.cluster.restart(port);

@@ -28,6 +28,8 @@ export interface AppliedPartitionFault {
   touchesPlain?: boolean;
   /** A redis-freeze on a cluster: the frozen master was replaced by its replica meanwhile. */
   failedOver?: boolean;
+  /** On a cluster: the longest stretch (ms) in which the other nodes said CLUSTERDOWN during this fault. */
+  clusterDownMs?: number;
   /** A reset: how it moved each partition's group (the entries in (previousId, id] of a forward move are skipped). */
   moves?: { partition: number; previousId: string | null; id: string }[];
   error?: string;
@@ -185,25 +187,42 @@ export class PartitionSchedule {
     }
     const cluster = this.onCluster();
     const key = this.keys.partitions[f.target];
-    const touched = await this.partitionsOn(await cluster.masterOfKey(key));
-    const { port, failedOver } = await cluster.freezeMasterOf(key, f.ms);
+    const master = await cluster.masterOfKey(key);
+    const touched = await this.partitionsOn(master);
+    const watch = cluster.watchClusterDown(master);
+    let clusterDownMs = 0;
+    const { port, failedOver } = await cluster.freezeMasterOf(key, f.ms).finally(async () => {
+      clusterDownMs = await watch();
+    });
     const how = failedOver ? 'its replica promoted meanwhile' : 'still master';
-    return { ...touched, failedOver, detail: `master ${port} of p${f.target} frozen ${f.ms} ms, ${how}` };
+    return {
+      ...touched,
+      failedOver,
+      clusterDownMs,
+      detail: `master ${port} of p${f.target} frozen ${f.ms} ms, ${how}; CLUSTERDOWN up to ${clusterDownMs} ms`,
+    };
   }
 
   /** kill -9 of partition `target`'s master, its replica lagging 0.3–0.8 s behind; back as a replica after 0–3 s. */
   private async failover(f: PlannedFault<PartitionFaultKind>): Promise<Partial<AppliedPartitionFault>> {
     const cluster = this.onCluster();
     const key = this.keys.partitions[f.target];
-    const touched = await this.partitionsOn(await cluster.masterOfKey(key));
+    const master = await cluster.masterOfKey(key);
+    const touched = await this.partitionsOn(master);
     const lag = 300 + Math.round(f.pick * 500);
-    const { killed, promoted } = await cluster.killMasterOf(key, lag);
+    const watch = cluster.watchClusterDown(master);
+    let clusterDownMs = 0;
+    const { killed, promoted } = await cluster.killMasterOf(key, lag).finally(async () => {
+      clusterDownMs = await watch();
+    });
     const down = Math.min(f.ms, 3000);
     await sleep(down);
-    const what = `master ${killed} of p${f.target} killed ${lag} ms ahead of its replica, ${promoted} promoted`;
-    if (this.stopped) return { ...touched, detail: `${what}; not restarted: the seed ended` };
+    const what =
+      `master ${killed} of p${f.target} killed ${lag} ms ahead of its replica, ${promoted} promoted; ` +
+      `CLUSTERDOWN up to ${clusterDownMs} ms`;
+    if (this.stopped) return { ...touched, clusterDownMs, detail: `${what}; not restarted: the seed ended` };
     await cluster.rejoin(killed);
-    return { ...touched, detail: `${what}, back as a replica after ${down} ms` };
+    return { ...touched, clusterDownMs, detail: `${what}, back as a replica after ${down} ms` };
   }
 
   /** Moves the slot of partition `target` (its stream, lease, generation and dead letters) to another master. */
