@@ -218,8 +218,12 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
     // The plain checks hear of the partition faults that hit the plain stream's Redis too.
     const pApplied: AppliedPartitionFault[] = pfaults?.applied ?? [];
     const plainFaults: AppliedFault[] = [...faults.applied];
-    for (const f of pApplied.filter((x) => x.touchesPlain && !x.error)) {
+    for (const f of pApplied.filter((x) => !x.error)) {
       const as = (kind: AppliedFault['kind']): AppliedFault => ({ kind, start: f.start, end: f.end, detail: f.detail });
+      // Another master's freeze or failover: with full coverage required, the cluster refused every command
+      // (CLUSTERDOWN) for a while. Half of minIdleTime without refreshes lets entries look idle, as a frozen Redis.
+      if (!f.touchesPlain && (f.clusterDownMs ?? 0) >= s.minIdleTime / 2) plainFaults.push(as('redis-freeze'));
+      if (!f.touchesPlain) continue;
       if (f.kind === 'redis-freeze') plainFaults.push(as('redis-freeze'));
       if (f.kind === 'p-failover' || (f.kind === 'redis-freeze' && f.failedOver)) plainFaults.push(as('failover'));
       if (f.kind === 'p-reshard') plainFaults.push(as('reshard'));
