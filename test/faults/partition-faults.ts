@@ -6,6 +6,7 @@
 import { StreamHistory } from 'nestjs-redis-streams';
 import type { WorkerPool } from '../chaos/chaos-processes.js';
 import { ClusterUnderTest } from './cluster-under-test.js';
+import { readEventLogs } from './event-log.js';
 import type { Locks } from './locks.js';
 import type { RedisUnderTest } from './redis-under-test.js';
 import type { PartitionFaultKind, PartitionPlan, PlannedFault } from './scenario.js';
@@ -48,6 +49,8 @@ export class PartitionSchedule {
     private readonly locks: Locks,
     /** The prefixed key of the logical stream, each partition's key, and the plain stream's key. */
     private readonly keys: { prefix: string; stream: string; partitions: string[]; plain: string },
+    /** The instances' event logs: a reset waits (a little) for a run in progress, to meet it. */
+    private readonly eventDir: string,
   ) {}
 
   async run(started: number): Promise<void> {
@@ -256,6 +259,14 @@ export class PartitionSchedule {
       const row = groups.find((g) => String(field(g, 'name')) === 'pg');
       oldest = Math.min(oldest, row ? idTime(String(field(row, 'last-delivered-id'))) : 0);
     }
+    // Up to 5 s for a run that has been going for 300 ms (a held or slow one), so the reset meets a running entry.
+    let meets = '';
+    for (const until = Date.now() + 5000; Date.now() < until && !meets; await sleep(100)) {
+      const open = readEventLogs(this.eventDir).runs.find((r) => r.end === undefined && Date.now() - r.start >= 300);
+      if (open && this.pool.incarnations.some((i) => i.pid === open.pid && i.exitedAt === undefined)) {
+        meets = `, while ${open.token} ran ${open.key}/${open.seq} of p${open.partition}`;
+      }
+    }
     const back = 1000 + Math.round(f.pick * 8000);
     const to = f.pick < 0.25 || oldest - back <= 0 ? '0' : new Date(oldest - back);
     const reset = await history.resetGroup('orders', 'pg', to, { force: true });
@@ -263,7 +274,7 @@ export class PartitionSchedule {
     return {
       partitions: this.keys.partitions.map((_, i) => i),
       moves: (reset.partitions ?? []).map(({ partition, previousId, id }) => ({ partition, previousId, id })),
-      detail: `pg reset to ${where} with force: ${reset.toRead} to read again, ${reset.pending} pending`,
+      detail: `pg reset to ${where} with force: ${reset.toRead} to read again, ${reset.pending} pending${meets}`,
     };
   }
 

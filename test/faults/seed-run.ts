@@ -161,12 +161,19 @@ export async function runSeed(s: Scenario, logDir: string): Promise<Verdict> {
         },
         'p-worker',
       );
-      pfaults = new PartitionSchedule(p, ppool, redis, faults.locks, {
-        prefix: `${prun}:`,
-        stream: `${prun}:orders`,
-        partitions: partitionKeys,
-        plain: key,
-      });
+      pfaults = new PartitionSchedule(
+        p,
+        ppool,
+        redis,
+        faults.locks,
+        {
+          prefix: `${prun}:`,
+          stream: `${prun}:orders`,
+          partitions: partitionKeys,
+          plain: key,
+        },
+        peventDir,
+      );
       const schedule = pfaults;
       faults.partitionsOn = (port) => schedule.partitionsOnPort(port);
       for (let slot = 0; slot < p.initial; slot++) await pfaults.startSlot(slot);
