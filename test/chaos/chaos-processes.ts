@@ -32,6 +32,9 @@ export interface Incarnation {
   pid: number;
   startedAt: number;
   exitedAt?: number;
+  /** How it exited: its exit code, or the signal that ended it. */
+  exitCode?: number | null;
+  exitSignal?: string | null;
 }
 
 export class WorkerPool {
@@ -45,10 +48,12 @@ export class WorkerPool {
     logDir: string,
     /** More environment for the workers (the fault-schedule suite's settings). */
     private readonly extraEnv: Record<string, string> = {},
+    /** Consumer names are `<name>-1` …: a second pool on the same Redis needs names of its own. */
+    name = 'worker',
   ) {
     this.slots = Array.from({ length: size }, (_, i) => ({
-      consumer: `worker-${i + 1}`,
-      log: join(logDir, `${env.CHAOS_RUN}-worker-${i + 1}.log`),
+      consumer: `${name}-${i + 1}`,
+      log: join(logDir, `${env.CHAOS_RUN}-${name}-${i + 1}.log`),
     }));
   }
 
@@ -85,8 +90,10 @@ export class WorkerPool {
     slot.child = child;
     const incarnation: Incarnation = { consumer: slot.consumer, pid: child.pid ?? 0, startedAt: Date.now() };
     this.incarnations.push(incarnation);
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       incarnation.exitedAt = Date.now();
+      incarnation.exitCode = code;
+      incarnation.exitSignal = signal;
       if (slot.child === child) slot.child = undefined;
     });
     await new Promise<void>((resolve, reject) => {

@@ -17,6 +17,7 @@ export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
   const freezes = e.faults.filter((f) => f.kind === 'freeze' && f.end - f.start >= e.s.minIdleTime);
   const destroys = e.faults.filter((f) => f.kind === 'destroy' && f.lastId);
   const failovers = e.faults.filter((f) => f.kind === 'failover');
+  const redisFreezes = e.faults.filter((f) => f.kind === 'redis-freeze');
   for (const runs of runsByEntry(e.log.runs).values()) {
     runs.sort((a, b) => a.start - b.start);
     const bad: string[] = [];
@@ -43,6 +44,13 @@ export function checkOverlaps(e: Evidence, v: Verdict): Set<string> {
         if (stalls.some(([from, to]) => to - from >= e.s.minIdleTime / 2 && from < end && to > first.start)) {
           overtaken.add(first.token);
           v.stats['overlaps-after-stall']++;
+          continue;
+        }
+        // Redis frozen (a partitioned seed's redis-freeze, which hits the plain stream too): its clock went on, so
+        // once thawed every entry delivered before looks idle for as long as the freeze, and is claimed.
+        if (redisFreezes.some((f) => f.start < end && f.end > first.start - DELIVERY_LEAD_MS)) {
+          overtaken.add(first.token);
+          v.stats['overlaps-after-redis-freeze']++;
           continue;
         }
         // XGROUP DESTROY takes the pending list, and so every runner's ownership, with it; the first run's entry may
@@ -98,7 +106,7 @@ export function checkCloses(e: Evidence, v: Verdict): void {
  */
 export function checkPendingBound(e: Evidence, v: Verdict): void {
   const noisy = e.faults.filter((f) =>
-    ['restart', 'failover', 'reshard', 'client-kill', 'latency', 'destroy'].includes(f.kind),
+    ['restart', 'failover', 'reshard', 'client-kill', 'latency', 'destroy', 'redis-freeze'].includes(f.kind),
   );
   const grace = 2 * e.s.minIdleTime + 2000;
   const over = new Map<string, { samples: number; max: number; at: number; bound: number }>();
@@ -137,7 +145,9 @@ export function checkBroadcast(e: Evidence, v: Verdict): void {
     const frozen = e.faults.filter((f) => f.kind === 'freeze' && f.pid === p.pid);
     const excused = (t: number): boolean => frozen.some((f) => t >= f.start && t <= f.end + BROADCAST_GRACE_MS);
     // Redis down or this process frozen: time in which the reader could not read.
-    const blackouts = e.faults.filter((f) => f.kind === 'restart' || (f.kind === 'freeze' && f.pid === p.pid));
+    const blackouts = e.faults.filter(
+      (f) => f.kind === 'restart' || f.kind === 'redis-freeze' || (f.kind === 'freeze' && f.pid === p.pid),
+    );
     const end = stoppedLast ? Infinity : (p.closeStart ?? exits.get(p.pid) ?? 0);
     const couldRead = (t: number): boolean => readableTime(t, end, blackouts) >= BROADCAST_GRACE_MS;
     const unseen = e.universe.filter((id) => {

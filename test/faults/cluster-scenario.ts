@@ -2,8 +2,10 @@
 // adapted. A `restart` of the one server becomes a `failover` (the stream's master killed -9, its replica promoted,
 // the killed node back as a replica after the drawn downtime); every other fault applies as it is. Then the schedule
 // gets a reshard and a failover while entries flow, where the draw has none. These come from a second generator
-// seeded from the seed, so that the scenario's other draws stay those of the standalone run.
+// seeded from the seed, so that the scenario's other draws stay those of the standalone run. A partitioned seed gets the
+// failover of a partition's master and a reshard of a partition's slot too (partition-scenario.ts).
 import { seededRandom } from '../chaos/chaos-faults.js';
+import { partitionedOnCluster } from './partition-scenario.js';
 import type { PlannedFault, Scenario } from './scenario.js';
 
 export function onCluster(s: Scenario): Scenario {
@@ -19,5 +21,6 @@ export function onCluster(s: Scenario): Scenario {
     faults.push({ kind, at, target: 0, ms: Math.floor(random() * 3000), pick: random() });
   }
   faults.sort((a, b) => a.at - b.at);
-  return { ...s, cluster: true, faults };
+  const partitioned = s.partitioned && partitionedOnCluster(s.seed, s.partitioned, s.productionMs);
+  return { ...s, cluster: true, faults, partitioned };
 }

@@ -94,6 +94,58 @@ export class ClusterUnderTest implements RedisUnderTest {
     return { killed, promoted: await this.cluster.killMasterOf(slot, { replicaLagMs }) };
   }
 
+  /** The port of the master serving `key`'s slot now. */
+  async masterOfKey(key: string): Promise<number> {
+    return this.cluster.masterOf(await this.slotOf(key));
+  }
+
+  /**
+   * SIGSTOP of the master serving `key` for `ms`, then SIGCONT; with the cluster's node timeout of 1 s its replica is
+   * promoted meanwhile, and the thawed node learns it is a replica now. Resolves once the cluster is healthy again.
+   */
+  async freezeMasterOf(key: string, ms: number): Promise<{ port: number; failedOver: boolean }> {
+    const port = await this.masterOfKey(key);
+    this.cluster.pause(port);
+    try {
+      await sleep(ms);
+    } finally {
+      this.cluster.resume(port);
+    }
+    await this.cluster.waitUntilHealthy();
+    return { port, failedOver: (await this.masterOfKey(key)) !== port };
+  }
+
+  /**
+   * Watches `cluster_state` on a live node other than `except` every 100 ms until stopped, and returns how long the
+   * longest stretch lasted in which it said `fail` (CLUSTERDOWN: with full coverage required, every node refuses
+   * commands then, not only the one that failed).
+   */
+  watchClusterDown(except: number): () => Promise<number> {
+    let stopped = false;
+    let longest = 0;
+    const loop = (async () => {
+      let since: number | undefined;
+      while (!stopped) {
+        const port = this.cluster.livePorts().find((p) => p !== except);
+        const info = port === undefined ? '' : await this.cluster.call(port, 'CLUSTER', 'INFO').catch(() => '');
+        const down = /cluster_state:fail/.test(String(info));
+        const now = Date.now();
+        if (down) since ??= now;
+        else if (since !== undefined) {
+          longest = Math.max(longest, now - since);
+          since = undefined;
+        }
+        if (since !== undefined) longest = Math.max(longest, now - since);
+        await sleep(100);
+      }
+    })();
+    return async () => {
+      stopped = true;
+      await loop;
+      return longest;
+    };
+  }
+
   /** Starts a killed master again: it rejoins as a replica of the one promoted in its place, and syncs. */
   rejoin(port: number): Promise<void> {
     return this.cluster.restart(port);

@@ -5,6 +5,8 @@
 //   B - 1700000000000-0 - - <ms> <pid>          the broadcast reader saw the entry
 //   R | CS | CE - - - - <ms> <pid>              ready (listening), close() started, close() returned
 //   L - - - 600 <ms> <pid>                      the event loop stalled: nothing ran for 600 ms before <ms>
+// An instance of a partitioned stream names the partition, the entry's key and its number within the key in the group
+// field: `S pg/3/k2/17 1700000000000-0 4242.17 1 <ms> <pid>` (see partition-scenario.ts).
 // A kill -9 can cut the last line short; lines that don't parse are skipped.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +22,10 @@ export interface HandlerRun {
   /** When the handler returned or threw; undefined if its process died first. */
   end?: number;
   ok?: boolean;
+  /** Partitioned runs only: the partition, the entry's key and its sequence number within the key. */
+  partition?: number;
+  key?: string;
+  seq?: number;
 }
 
 export interface ProcessLife {
@@ -54,8 +60,12 @@ export function readEventLogs(dir: string): EventLog {
       if (!Number.isFinite(at) || !Number.isInteger(pid)) continue;
       let life = processes.get(pid);
       if (!life) processes.set(pid, (life = { consumer, pid, broadcast: new Set(), stalls: [] }));
-      if (kind === 'S') runs.set(token, { consumer, pid, group, id, token, delivery: Number(extra), start: at });
-      else if (kind === 'E' && runs.has(token)) Object.assign(runs.get(token)!, { end: at, ok: extra === 'ok' });
+      if (kind === 'S') {
+        const [name, partition, key, seq] = group.split('/');
+        const run: HandlerRun = { consumer, pid, group: name, id, token, delivery: Number(extra), start: at };
+        if (key !== undefined) Object.assign(run, { partition: Number(partition), key, seq: Number(seq) });
+        runs.set(token, run);
+      } else if (kind === 'E' && runs.has(token)) Object.assign(runs.get(token)!, { end: at, ok: extra === 'ok' });
       else if (kind === 'B') life.broadcast.add(id);
       else if (kind === 'R') life.readyAt = at;
       else if (kind === 'L') life.stalls.push([at - Number(extra), at]);

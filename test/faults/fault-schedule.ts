@@ -27,15 +27,19 @@ export interface AppliedFault {
   trimmed?: string[];
   /** Why the fault could not be applied or completed. */
   error?: string;
+  /** For failover in a partitioned seed: the partitions whose master it killed (see partition-faults.ts). */
+  partitions?: number[];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 export class FaultSchedule {
   readonly applied: AppliedFault[] = [];
-  private readonly locks = new Locks();
+  readonly locks = new Locks();
   /** Set when the seed ends: a fault still waiting must not start a worker or redis-server nobody will stop. */
   private stopped = false;
+  /** In a partitioned seed: the partitions the master on a port serves, so a failover records which it hit. */
+  partitionsOn?: (port: number) => Promise<number[]>;
 
   constructor(
     private readonly s: Scenario,
@@ -87,6 +91,9 @@ export class FaultSchedule {
         return this.locks.with([...this.slots(), 'redis'], () =>
           this.record(f, () => trim(this.redis.admin, this.key, f.pick)),
         );
+      case 'redis-freeze':
+        // Drawn for partitioned seeds only, and applied by their schedule (partition-faults.ts).
+        return this.record(f, () => Promise.reject(new Error('redis-freeze is applied by partition-faults.ts')));
     }
   }
 
@@ -185,16 +192,17 @@ export class FaultSchedule {
    * again after 0–3 s, to rejoin as the new master's replica (so emits can be confirmed by a replica again, and a
    * later failover has one to promote). Writes of the lag window are lost: unconfirmed emits, deliveries, acks.
    */
-  private async failover(f: PlannedFault): Promise<string> {
+  private async failover(f: PlannedFault): Promise<Partial<AppliedFault>> {
     const cluster = this.onCluster();
     const lag = 300 + Math.round(f.pick * 500);
+    const partitions = this.partitionsOn && (await this.partitionsOn(await cluster.masterOfKey(this.key)));
     const { killed, promoted } = await cluster.killMasterOf(this.key, lag);
     const down = Math.min(f.ms, 3000);
     await sleep(down);
     const what = `master ${killed} killed ${lag} ms ahead of its replica, ${promoted} promoted`;
-    if (this.stopped) return `${what}; not restarted: the seed ended`;
+    if (this.stopped) return { partitions, detail: `${what}; not restarted: the seed ended` };
     await cluster.rejoin(killed);
-    return `${what}, ${killed} back as a replica after ${down} ms`;
+    return { partitions, detail: `${what}, ${killed} back as a replica after ${down} ms` };
   }
 
   private standalone(): StandaloneUnderTest {

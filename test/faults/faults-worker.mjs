@@ -7,6 +7,10 @@
 // appended to an event
 // log of this consumer (one synchronous write per line, so kill -9 loses at most a partial last line, which the parser
 // skips). Format: see test/faults/event-log.ts. Handler latency and failures are drawn from the seed per entry.
+//
+// With FAULTS_PARTITIONS=<count> it is an instance of a partitioned seed instead (test/faults/partition-scenario.ts):
+// one handler, of the partitioned stream's group, whose start and end lines name the partition, the entry's key and
+// its sequence number within the key (`S pg/3/k2/17 <id> …`).
 import 'reflect-metadata';
 import { appendFileSync, existsSync } from 'node:fs';
 import { Controller, Module } from '@nestjs/common';
@@ -31,7 +35,9 @@ const eventLog = `${required('FAULTS_EVENT_DIR')}/${consumer}.events`;
 /** Present while the suite simulates a downstream outage: every handler run fails. */
 const outageFlag = `${required('FAULTS_EVENT_DIR')}/outage`;
 const seed = num('FAULTS_SEED');
-/** `g1:4,g2:1`: the groups and each one's concurrency. */
+/** Set on an instance of the partitioned stream: its partition count, group, and lease time. */
+const partitions = env.FAULTS_PARTITIONS ? Number(env.FAULTS_PARTITIONS) : undefined;
+/** `g1:4,g2:1`: the groups and each one's concurrency (a partition's reader has concurrency 1). */
 const groups = required('FAULTS_GROUPS')
   .split(',')
   .map((spec) => spec.split(':'))
@@ -86,8 +92,32 @@ async function handle(groupIndex, data, ctx) {
   ctx.effects.hIncrBy(`${run}:effects:${group}`, id, 1).hSet(`${run}:by:${group}`, id, token);
 }
 
+/** A partitioned entry `{ key, seq, n }` (n: its number over all keys); its draws follow n. */
+async function handlePartitioned(data, ctx) {
+  const label = `${groups[0].name}/${ctx.getPartition()}/${data.key}/${data.seq}`;
+  const id = ctx.getId();
+  const token = `${pid}.${++runs}`;
+  const delivery = ctx.getDeliveryCount();
+  log(`S ${label} ${id} ${token} ${delivery}`);
+  const slow = draw(data.n, 7, 1) < slowRate;
+  // Held entries run while a join, a leave or a reset happens (test/faults/partition-producer.ts).
+  const held = data.held ? num('FAULTS_SHUTDOWN_MS') + num('FAULTS_LEASE_MS') : undefined;
+  await sleep(held ?? (slow ? slowMs : Math.floor(draw(data.n, 7, 2) * (fastMs + 1))));
+  const failed = data.poison || draw(data.n, 7, 3, delivery) < failRate;
+  log(`E ${label} ${id} ${token} ${failed ? 'fail' : 'ok'}`);
+  if (data.poison) throw new Error(`poison entry ${data.key}/${data.seq} is always rejected`);
+  if (failed) throw new Error(`drawn failure of ${data.key}/${data.seq} at delivery ${delivery}`);
+}
+
 class FaultsController {}
-groups.forEach(({ name, concurrency }, i) => {
+if (partitions !== undefined) {
+  FaultsController.prototype.orders = handlePartitioned;
+  const descriptor = Object.getOwnPropertyDescriptor(FaultsController.prototype, 'orders');
+  Payload()(FaultsController.prototype, 'orders', 0);
+  Ctx()(FaultsController.prototype, 'orders', 1);
+  EventPattern(stream, { group: groups[0].name })(FaultsController.prototype, 'orders', descriptor);
+}
+(partitions === undefined ? groups : []).forEach(({ name, concurrency }, i) => {
   const method = `handle_${name}`;
   FaultsController.prototype[method] = function (data, ctx) {
     return handle(i, data, ctx);
@@ -125,6 +155,9 @@ const server = new RedisStreamsServer({
   maxDeliveries: num('FAULTS_MAX_DELIVERIES'),
   retryBackoff: () => retryMs,
   shutdownTimeout: num('FAULTS_SHUTDOWN_MS'),
+  ...(partitions === undefined
+    ? {}
+    : { partitions: { [stream]: partitions }, partitionLeaseTime: num('FAULTS_LEASE_MS') }),
 });
 const app = await NestFactory.createMicroservice(FaultsModule, { strategy: server, logger: ['error', 'warn', 'log'] });
 app.useGlobalFilters(new RedisStreamsExceptionFilter());

@@ -1,6 +1,7 @@
 // Everything a seed decides: the consumer processes and their settings, the handlers' latencies and failures, the
 // entries (poison ones included), and the schedule of faults. Drawn once, up front, so a seed replays the same plan.
 import { seededRandom } from '../chaos/chaos-faults.js';
+import { describePartitioned, drawPartitioned } from './partition-scenario.js';
 
 export type FaultKind =
   | 'kill'
@@ -14,10 +15,29 @@ export type FaultKind =
   | 'outage'
   // On a cluster only (cluster-scenario.ts): the stream's slot moved to another master; its master killed -9.
   | 'reshard'
-  | 'failover';
+  | 'failover'
+  // Redis itself frozen (SIGSTOP of redis-server, or on a cluster of one partition's master) past the lease time.
+  | 'redis-freeze';
 
-export interface PlannedFault {
-  kind: FaultKind;
+/**
+ * Faults of a partitioned seed's instances and partitions (partition-scenario.ts): an instance joins (its first start),
+ * leaves (graceful close, or kill -9) and may come back; one frozen past the lease; CLIENT KILL of one of its
+ * connections; a forced reset of the group backwards; on a cluster the failover of a partition's master and a reshard
+ * of its slot. `redis-freeze` (above) is drawn here too, and lands on the plain stream's checks as well.
+ */
+export type PartitionFaultKind =
+  | 'p-join'
+  | 'p-leave'
+  | 'p-kill'
+  | 'p-freeze'
+  | 'p-client-kill'
+  | 'p-reset'
+  | 'p-failover'
+  | 'p-reshard'
+  | 'redis-freeze';
+
+export interface PlannedFault<K extends string = FaultKind> {
+  kind: K;
   /** ms after production starts. */
   at: number;
   /** The worker slot (process faults), or the group index (destroy). */
@@ -57,6 +77,32 @@ export interface Scenario {
   /** Workers reach Redis through a latency proxy with this base delay (ms), or directly when undefined. */
   proxyDelayMs: number | undefined;
   faults: PlannedFault[];
+  /** A partitioned stream consumed beside the plain one (partition-scenario.ts), or undefined. */
+  partitioned?: PartitionPlan;
+}
+
+export interface PartitionPlan {
+  /** Partitions of the stream `orders` (1–7), read in group `pg` by up to `instances` processes (1–4). */
+  partitions: number;
+  instances: number;
+  /** Instances started before production; the others join by a `p-join` fault. */
+  initial: number;
+  leaseTime: number;
+  /** Entry keys `k0` …; each key's entries carry its own sequence number 0, 1, … */
+  keys: number;
+  entries: number;
+  count: number;
+  maxDeliveries: number;
+  retryMs: number;
+  shutdownTimeout: number;
+  fastMs: number;
+  slowRate: number;
+  slowMs: number;
+  failRate: number;
+  /** Entry numbers (over all keys, in emit order) that always fail, so they are dead-lettered. */
+  poison: number[];
+  /** For p-* faults `target` is the instance slot (process faults) or the partition (Redis faults). */
+  faults: PlannedFault<PartitionFaultKind>[];
 }
 
 export function drawScenario(seed: number): Scenario {
@@ -118,6 +164,8 @@ export function drawScenario(seed: number): Scenario {
     faults.push({ kind: 'outage', at, target: 0, ms: int(2000, 5000), pick: 0 });
     faults.sort((a, b) => a.at - b.at);
   }
+  // From a generator of its own, so every draw above stays what it was for every seed.
+  scenario.partitioned = drawPartitioned(seed, productionMs);
   return scenario;
 }
 
@@ -129,6 +177,7 @@ export function describeScenario(s: Scenario): string {
     `minIdleTime ${s.minIdleTime}, shutdownTimeout ${s.shutdownTimeout}, maxDeliveries ${s.maxDeliveries}, ` +
     `retry ${s.retryMs} ms, handlers 0-${s.fastMs} ms + ${(s.slowRate * 100).toFixed(1)}% at ${s.slowMs} ms, ` +
     `fail ${(s.failRate * 100).toFixed(1)}%, ${s.entries} entries over ${s.productionMs} ms, poison [${s.poison.join(' ')}], ` +
-    `proxy ${s.proxyDelayMs === undefined ? 'off' : `${s.proxyDelayMs} ms`}\n  faults: ${faults}`
+    `proxy ${s.proxyDelayMs === undefined ? 'off' : `${s.proxyDelayMs} ms`}\n  faults: ${faults}` +
+    (s.partitioned ? `\n  ${describePartitioned(s.partitioned, s.productionMs)}` : '')
   );
 }
