@@ -56,11 +56,14 @@ export class EntryWrites {
     return write;
   }
 
-  /** Moves the entry to its dead-letter stream (if it has one) and acks it, atomically, if still this consumer's. */
-  deadLetter(entry: QueuedEntry, sub: StreamSubscription, source: DeadLetterSource): void {
+  /**
+   * Moves the entry to its dead-letter stream (if it has one) and acks it, atomically, if still this consumer's.
+   * Resolves once the move was written or failed (it never rejects: a failure is logged).
+   */
+  deadLetter(entry: QueuedEntry, sub: StreamSubscription, source: DeadLetterSource): Promise<void> {
     if (sub.deadLetterKey === false) {
       this.log('error', entry, `${source.reason}; dead-lettering is off, so it stays pending`);
-      return;
+      return Promise.resolve();
     }
     const deadKey = sub.deadLetterKey;
     const { group, consumer, ledger, writes } = this.options;
@@ -73,6 +76,7 @@ export class EntryWrites {
       this.options.observer?.deadLettered?.({ stream: entry.key, group, consumer, id: entry.id }, deadKey, reason);
     });
     writes.track(move, `dead-letter move of id=${entry.id}`);
+    return move.catch(() => undefined);
   }
 
   log(level: 'log' | 'warn' | 'error', entry: QueuedEntry, message: string): void {

@@ -302,16 +302,12 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     // retries, and a takeover's recovery, raise its count past the cap).
     if (entry.deliveries > sub.maxDeliveries && !(this.ordered && sub.deadLetterKey === false)) {
       const reason = `Delivered ${entry.deliveries - 1} times without success (the consumers stopped or failed before finishing).`;
-      this.out.deadLetter(entry, sub, { ...this.source, reason });
-      return this.finish(entry);
+      return this.deadLettered(entry, sub, reason);
     }
     // An entry delivered before failed or was abandoned there: evidence toward an outage, until a success.
     if (entry.deliveries > 1) this.countFailing(entry, sub);
     const decoded = this.decode(entry);
-    if (isDecodeFailure(decoded)) {
-      this.out.deadLetter(entry, sub, { ...this.source, reason: decoded.reason, tooLarge: decoded.tooLarge });
-      return this.finish(entry);
-    }
+    if (isDecodeFailure(decoded)) return this.deadLettered(entry, sub, decoded.reason, decoded.tooLarge);
     if (sub.ack === 'on-receipt') this.ledger.ack(entry);
     const info = new GroupEntryInfo(this, entry, sub, this.group.group, this.group.consumer, decoded.headers);
     const started = this.options.observer ? performance.now() : 0;
@@ -328,6 +324,21 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     invokeHandler(sub.handler, decoded.data, context, (err) => this.completed(entry, sub, info, started, err));
   }
 
+  /**
+   * Moves an entry to its dead-letter stream and finishes it; on a partition only once the move is written, so the
+   * partition's next entry never starts before this one is settled.
+   */
+  private deadLettered(
+    entry: QueuedEntry,
+    sub: StreamSubscription,
+    reason: string,
+    tooLarge?: { bytes: number },
+  ): void {
+    const moved = this.out.deadLetter(entry, sub, { ...this.source, reason, tooLarge });
+    if (this.ordered) void moved.then(() => this.finish(entry));
+    else this.finish(entry);
+  }
+
   private get source(): Omit<DeadLetterSource, 'reason'> {
     return { group: this.group.group, consumer: this.group.consumer };
   }
@@ -341,7 +352,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   ): void {
     this.report(entry, started, err);
     if (err === undefined) this.succeeded(entry, sub, info);
-    else if (!this.failed(entry, sub, err)) return; // held for its retry
+    else if (!this.failed(entry, sub, err)) return; // held for its retry, or finished by its dead-letter move
     this.finish(entry);
   }
 
@@ -389,7 +400,10 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     else this.ledger.ack(entry);
   }
 
-  /** Returns whether the entry is finished here (false: it stays held, waiting for its retry). */
+  /**
+   * Returns whether the caller finishes the entry (false: it stays held for its retry, or its dead-letter move
+   * finishes it).
+   */
   private failed(entry: QueuedEntry, sub: StreamSubscription, err: unknown): boolean {
     const reason = describeError(err);
     const hint =
@@ -404,7 +418,10 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     if (sub.ack === 'on-receipt' || entry.acked || entry.lost) return true;
     this.countFailing(entry, sub);
     const next = afterFailure(entry, sub, this.group.retryBackoff, this.ordered);
-    if (next.kind === 'dead-letter') this.out.deadLetter(entry, sub, { ...this.source, reason });
+    if (next.kind === 'dead-letter') {
+      this.deadLettered(entry, sub, reason);
+      return false; // finished by deadLettered
+    }
     if (next.kind === 'leave-pending')
       this.out.log('error', entry, `${reason}; dead-lettering is off, so it stays pending`);
     if (next.kind !== 'retry') return true;
