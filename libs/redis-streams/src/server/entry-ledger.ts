@@ -124,6 +124,7 @@ export class EntryLedger {
       deleted: false,
       failedSince: 0,
       retry: undefined,
+      awaitingAck: false,
       done: undefined,
       slot: -1,
     };
@@ -249,10 +250,16 @@ export class EntryLedger {
   async ackNow(entry: QueuedEntry): Promise<void> {
     if (entry.acked || entry.lost) return;
     entry.acked = true;
+    this.flushInOrder();
     const { commands, group, consumer } = this.options;
     const ids = [entry.id];
     const write = () => ackOwned(commands, entry.key, group, consumer, ids, this.inOrder);
     await this.confirmed(this.regrouped(entry.key, ids, write), (n) => n === 1, `ack of id=${entry.id}`);
+  }
+
+  /** On a partition, sends the buffered acks first: its writes must reach Redis in the order its entries ended. */
+  private flushInOrder(): void {
+    if (this.inOrder && this.flushScheduled) this.flushAcks();
   }
 
   private get inOrder(): boolean {
@@ -283,6 +290,7 @@ export class EntryLedger {
     if (entry.lost) return 'not-owned';
     if (entry.acked) return 'not-pending';
     entry.acked = true;
+    this.flushInOrder();
     const { commands, group, consumer } = this.options;
     const write = this.regrouped(entry.key, [entry.id], () =>
       ackWithEffects(commands, entry.key, group, consumer, entry.id, entry.deliveries, effects, this.inOrder),
@@ -294,6 +302,7 @@ export class EntryLedger {
   async deadLetter(entry: QueuedEntry, deadKey: string, fields: string[]): Promise<string | null> {
     if (entry.acked || entry.lost) return null;
     entry.acked = true;
+    this.flushInOrder();
     const { commands, group, consumer } = this.options;
     const write = this.regrouped(entry.key, [entry.id], () =>
       moveToDeadLetter(commands, entry.key, deadKey, group, consumer, entry.id, fields, this.inOrder),

@@ -43,13 +43,15 @@ export class EntryWrites {
     const write = ledger.ackWithEffects(entry, effects).then((outcome) => {
       if (outcome === 'applied') return;
       const why =
-        outcome === 'not-owned'
-          ? 'another consumer owns it now, or took it again for another run (this one was paused or slow past ' +
-            'minIdleTime); that run applies them when it succeeds'
-          : entry.deleted
-            ? 'it was deleted from the stream (trimmed) while held here, and a claim has dropped its pending record since'
-            : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
-              'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
+        outcome === 'out-of-order'
+          ? 'an earlier entry of its partition is not acknowledged yet; both run again, in order'
+          : outcome === 'not-owned'
+            ? 'another consumer owns it now, or took it again for another run (this one was paused or slow past ' +
+              'minIdleTime); that run applies them when it succeeds'
+            : entry.deleted
+              ? 'it was deleted from the stream (trimmed) while held here, and a claim has dropped its pending record since'
+              : 'its pending record is gone: another consumer acknowledged it after a claim (and applied them), or the ' +
+                'group was destroyed and recreated under it (then they are lost: see the README, "Faults")';
       this.log('warn', entry, `effects not applied here: ${why}`);
     });
     writes.track(write, `ack with effects of id=${entry.id}`);

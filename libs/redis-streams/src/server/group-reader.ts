@@ -79,6 +79,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   private replayFrom?: string;
   /** The replay step under way: one at a time, also when the read loop's watchdog gave up on one. */
   private replaying?: Promise<void>;
+  /** What a replay waits for before it reads: no handler running (one waiter however often the loop asks). */
+  private untilIdle?: Promise<void>;
 
   constructor(private readonly group: GroupReaderOptions) {
     super(group);
@@ -199,10 +201,18 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   private breakOrder(why: string): void {
     if (!this.ordered || this.closing) return;
     if (!this.outOfOrder) {
-      this.options.logger.warn?.(
-        `Partition order may be broken (${this.describe}: ${why}): its own pending entries are read again, in order, ` +
-          `before anything newer runs.`,
-      );
+      const head = this.commands.call('XPENDING', this.keys[0], this.group.group, '-', '+', 1) as Promise<unknown[][]>;
+      void head
+        .then(
+          ([first]) => (first ? `; the oldest pending entry is ${String(first[0])} (with ${String(first[1])})` : ''),
+          () => '',
+        )
+        .then((oldest) => {
+          this.options.logger.warn?.(
+            `Partition order may be broken (${this.describe}: ${why}${oldest}): its own pending entries are read ` +
+              `again, in order, before anything newer runs.`,
+          );
+        });
     }
     this.outOfOrder = true;
   }
@@ -214,7 +224,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
    */
   private async replay(): Promise<void> {
     if (this.outOfOrder) {
-      if (!(await this.queue.drain(this.options.block))) return;
+      this.untilIdle ??= this.queue.whenIdle().finally(() => (this.untilIdle = undefined));
+      if (!(await withTimeout(this.untilIdle, this.options.block))) return;
       this.ledger.flushAcks();
       await this.writes.settle(CLOSE_WRITES_MS);
       await this.loadInOrderScripts(); // a restarted or promoted Redis has forgotten them
@@ -316,6 +327,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
       sub.responder.respond(sub.handler, decoded, context, ({ handlerError, replied }) => {
         this.report(entry, started, handlerError);
         if (replied) this.answered(entry, sub, info, handlerError);
+        // Unanswered, a partition's request keeps its place and runs again after the backoff (see `deadLettered`).
+        if (!replied && this.ordered && !this.closing) return this.scheduleRetry(entry, this.backoff(entry));
         this.finish(entry);
       });
       return;
@@ -335,8 +348,15 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     tooLarge?: { bytes: number },
   ): void {
     const moved = this.out.deadLetter(entry, sub, { ...this.source, reason, tooLarge });
-    if (this.ordered) void moved.then(() => this.finish(entry));
-    else this.finish(entry);
+    if (!this.ordered) return this.finish(entry);
+    // A partition's entry is never left behind unsettled: the next ones' acks would wait for it. With dead-lettering
+    // off it keeps its place and is tried again after the backoff (it blocks its partition, as a failing one does).
+    if (sub.deadLetterKey === false && !this.closing) return this.scheduleRetry(entry, this.backoff(entry));
+    void moved.then(() => this.finish(entry));
+  }
+
+  private backoff(entry: QueuedEntry): number {
+    return this.group.retryBackoff(Math.max(1, entry.deliveries));
   }
 
   private get source(): Omit<DeadLetterSource, 'reason'> {
@@ -351,8 +371,9 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     err: unknown,
   ): void {
     this.report(entry, started, err);
-    if (err === undefined) this.succeeded(entry, sub, info);
-    else if (!this.failed(entry, sub, err)) return; // held for its retry, or finished by its dead-letter move
+    if (err === undefined) {
+      if (!this.succeeded(entry, sub, info)) return; // a partition's manual entry waits for ctx.ack()
+    } else if (!this.failed(entry, sub, err)) return; // held for its retry, or finished by its dead-letter move
     this.finish(entry);
   }
 
@@ -382,10 +403,17 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     else this.ledger.ack(entry);
   }
 
-  private succeeded(entry: QueuedEntry, sub: StreamSubscription, info: GroupEntryInfo): void {
+  /** Returns whether the caller finishes the entry (false: a partition's manual entry waits for `ctx.ack()`). */
+  private succeeded(entry: QueuedEntry, sub: StreamSubscription, info: GroupEntryInfo): boolean {
     sub.failingSinceSuccess = 0;
     const effects = info.effects?.pending;
     if (sub.ack === 'manual') {
+      if (!entry.acked && this.ordered && !entry.lost && !this.closing) {
+        // On a partition the next entry starts only once this one is acknowledged.
+        this.out.log('warn', entry, 'handler returned without ctx.ack(): its partition waits for it');
+        entry.awaitingAck = true;
+        return false;
+      }
       if (!entry.acked && effects && effects.length > 0) {
         this.out.log(
           'error',
@@ -393,11 +421,12 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
           `handler declared ${effects.length} effects but never called ctx.ack(): they are not applied, and the entry stays pending`,
         );
       }
-      return;
+      return true;
     }
-    if (sub.ack !== 'after-success' || entry.acked || entry.lost) return;
+    if (sub.ack !== 'after-success' || entry.acked || entry.lost) return true;
     if (effects && effects.length > 0) void this.out.applyEffects(entry, info).catch(() => undefined);
     else this.ledger.ack(entry);
+    return true;
   }
 
   /**
@@ -525,8 +554,15 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
   }
 
   /** `ctx.ack()`: acknowledges now, with the declared effects, if still this consumer's. */
-  ackNow(entry: QueuedEntry, info: GroupEntryInfo): Promise<void> {
-    return this.out.applyEffects(entry, info);
+  async ackNow(entry: QueuedEntry, info: GroupEntryInfo): Promise<void> {
+    try {
+      await this.out.applyEffects(entry, info);
+    } finally {
+      if (entry.awaitingAck) {
+        entry.awaitingAck = false;
+        this.finish(entry);
+      }
+    }
   }
 
   private lost(entry: QueuedEntry): void {
@@ -564,7 +600,14 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
     const queued = await this.stopReading();
-    for (const entry of queued) this.ledger.release(entry);
+    for (const entry of queued) {
+      // A partition's queued entries never reached a handler here: their next owner's recovery counts its own delivery
+      // of them, so this one is taken back; else a few hand-offs (a rolling deploy) dead-letter entries never run.
+      if (this.ordered && !entry.lost && !entry.acked && entry.deliveries > 0) {
+        this.writes.track(this.ledger.setDeliveryCount(entry, entry.deliveries - 1), `count reset of id=${entry.id}`);
+      }
+      this.ledger.release(entry);
+    }
     for (const entry of this.ledger.entries()) {
       if (entry.retry === undefined) continue;
       entry.retry = undefined;

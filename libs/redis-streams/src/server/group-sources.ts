@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { claimAbandoned, type ClaimedEntry, claimOwn, pendingIds, readOwnPending } from '../redis/claim-commands.js';
+import { compareIds, groupLastDeliveredId } from '../redis/stream-commands.js';
 import type { EntryLedger } from './entry-ledger.js';
 import type { RedisStreamsObserver } from './redis-streams.observer.js';
 import type { QueuedEntry } from './subscription.js';
@@ -120,20 +121,23 @@ export class GroupSources {
   /**
    * A partition's replay, after its order may have been broken (a failed or refused ack, a lost read, a reconnect): the
    * next queue's room of this consumer's own pending entries from `from` (`-`, or `(id` after the last one taken),
-   * oldest first, their delivery counts kept (most were queued here but never started). Returns the id to go on from,
-   * or undefined once none are left.
+   * oldest first, their delivery counts kept (most were queued here but never started). Only those the group has
+   * delivered up to now: after a forced reset backwards, entries pending from before it lie past the group's position,
+   * and `>` delivers them again in their place. Returns the id to go on from, or undefined once none are left.
    */
   replayOwn(key: string, from: string): Promise<string | undefined> {
     return this.serial(async () => {
       const { commands, group, consumer, queue } = this.options;
       const room = Math.min(queue.room, this.options.count);
       if (room === 0 || this.options.isClosing()) return from;
-      const ids = await pendingIds(commands, key, group, consumer, room, from);
+      const delivered = await groupLastDeliveredId(commands, key, group);
+      const pending = await pendingIds(commands, key, group, consumer, room, from);
+      const ids = delivered === undefined ? [] : pending.filter((id) => compareIds(id, delivered) <= 0);
       if (ids.length === 0) return undefined;
       const since = performance.now();
       const rows = await claimOwn(commands, key, group, consumer, ids, 'keep');
       this.accept(key, rows, since, (n) => `Read ${n} own pending entries again, in order`);
-      return `(${ids[ids.length - 1]}`;
+      return ids.length < pending.length ? undefined : `(${ids[ids.length - 1]}`;
     });
   }
 

@@ -40,6 +40,8 @@ export interface QueuedEntry {
   failedSince?: number;
   /** Its retry timer while it waits for a retry (it still counts as held and waiting). */
   retry?: NodeJS.Timeout;
+  /** Set while a partition's entry, handled in manual ack mode, waits for `ctx.ack()` before the next one starts. */
+  awaitingAck?: boolean;
   /** The work queue's completion callback while a reader runs the entry. */
   done?: () => void;
   /** Its slot among the entries a group reader holds (`SlotSet`); -1 when not held. */
