@@ -3,7 +3,7 @@
 // (declaring effects) starts at once and, if quick, sends its ack-with-effects before the buffered plain ack of the one
 // before: Redis refuses it as out of order (-2), the reader breaks order and replays, and the handler of the second
 // entry runs twice, with no fault at all (no reconnect, no failover, no pause).
-import { RedisStreamsClient, RedisStreamsRecord } from 'nestjs-redis-streams';
+import { RedisStreamsClient } from 'nestjs-redis-streams';
 import { groupHandler, pendingCount, sleep } from '../../support/handlers.js';
 import { waitFor } from '../../support/redis-server.js';
 import { useStreamFixture } from '../../support/stream-fixture.js';
