@@ -12,6 +12,7 @@ export interface StreamFixture {
   redis: RedisServer;
   /** A plain ioredis connection for assertions. */
   admin: Redis;
+  /** A connected client (with the spec's `partitions`, if it gives any). */
   client: RedisStreamsClient;
   /** This test's key prefix. */
   prefix: string;
@@ -58,7 +59,9 @@ export function useStreamFixture(defaults: RedisStreamsServerOptions = {}): Stre
     fixture.admin = fixture.redis.client();
     fixture.prefix = `${randomName()}:`;
     fixture.base = { connection: fixture.redis.url, keyPrefix: fixture.prefix, ...defaults };
-    fixture.client = new RedisStreamsClient({ connection: fixture.redis.url, keyPrefix: fixture.prefix });
+    // With the spec's partitioned streams, so that its emits go where its servers read.
+    const { partitions } = defaults;
+    fixture.client = new RedisStreamsClient({ connection: fixture.redis.url, keyPrefix: fixture.prefix, partitions });
     await fixture.client.connect();
   });
   afterEach(async () => {

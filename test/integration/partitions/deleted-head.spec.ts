@@ -1,19 +1,13 @@
 // Adversarial review of ack-in-order-1: an entry deleted from the stream (XDEL, trimming) while it runs stays at the
 // head of the group's pending list. Checked here: the partition is not stuck behind it (its ack still counts, or the
 // replay's claim drops the record), and the entries after it run once each.
-import { RedisStreamsClient, RedisStreamsRecord } from 'nestjs-redis-streams';
+import { RedisStreamsRecord } from 'nestjs-redis-streams';
 import { groupHandler, pendingCount, sleep } from '../../support/handlers.js';
 import { waitFor } from '../../support/redis-server.js';
 import { useStreamFixture } from '../../support/stream-fixture.js';
 
 describe('a deleted entry at the head of a partition', () => {
   const fx = useStreamFixture({ group: 'G', partitions: { Orders: 1 }, partitionLeaseTime: 1000 });
-  let client: RedisStreamsClient;
-  beforeEach(() => {
-    client = new RedisStreamsClient({ connection: fx.redis.url, keyPrefix: fx.prefix, partitions: { Orders: 1 } });
-  });
-  afterEach(() => client.close());
-
   it.each([['fails'], ['succeeds']])(
     'does not stall the partition when the deleted entry %s',
     async (outcome) => {
@@ -32,7 +26,7 @@ describe('a deleted entry at the head of a partition', () => {
         ],
         { consumer: 'a', startId: '0', retryBackoff: () => 50 },
       );
-      for (let n = 0; n < 3; n++) await client.dispatch('Orders', new RedisStreamsRecord({ n }, {}, { key: 'k' }));
+      for (let n = 0; n < 3; n++) await fx.client.dispatch('Orders', new RedisStreamsRecord({ n }, {}, { key: 'k' }));
       await waitFor(async () => calls.includes(2) && (await pendingCount(fx.admin, key, 'G')) === 0, 'all done');
       await sleep(500);
       expect(calls.filter((n) => n !== 0)).toEqual([1, 2]);

@@ -3,19 +3,12 @@
 // (declaring effects) starts at once and, if quick, sends its ack-with-effects before the buffered plain ack of the one
 // before: Redis refuses it as out of order (-2), the reader breaks order and replays, and the handler of the second
 // entry runs twice, with no fault at all (no reconnect, no failover, no pause).
-import { RedisStreamsClient } from 'nestjs-redis-streams';
 import { groupHandler, pendingCount, sleep } from '../../support/handlers.js';
 import { waitFor } from '../../support/redis-server.js';
 import { useStreamFixture } from '../../support/stream-fixture.js';
 
 describe('effects after a plain ack on a partition', () => {
   const fx = useStreamFixture({ group: 'G', partitions: { Orders: 1 }, partitionLeaseTime: 1000 });
-  let client: RedisStreamsClient;
-  beforeEach(() => {
-    client = new RedisStreamsClient({ connection: fx.redis.url, keyPrefix: fx.prefix, partitions: { Orders: 1 } });
-  });
-  afterEach(() => client.close());
-
   it('runs each entry once when nothing fails', async () => {
     const calls: number[] = [];
     const counter = `${fx.prefix}count`;

@@ -3,7 +3,7 @@
 // reader's start-up recovery of own pending entries re-reads them with XREADGROUP <id>, which raises each count by one.
 // So every hand-off raises the counts of the next `count` entries without running them; after maxDeliveries hand-offs
 // an entry that never ran is dead-lettered unrun ("Delivered N times without success").
-import { RedisStreamsClient, RedisStreamsRecord } from 'nestjs-redis-streams';
+import { RedisStreamsRecord } from 'nestjs-redis-streams';
 import { groupHandler, sleep } from '../../support/handlers.js';
 import { waitFor } from '../../support/redis-server.js';
 import { useStreamFixture } from '../../support/stream-fixture.js';
@@ -15,19 +15,13 @@ describe('hand-offs of a partition and delivery counts', () => {
     partitionLeaseTime: 1000,
     shutdownTimeout: 2000,
   });
-  let client: RedisStreamsClient;
-  beforeEach(() => {
-    client = new RedisStreamsClient({ connection: fx.redis.url, keyPrefix: fx.prefix, partitions: { Orders: 1 } });
-  });
-  afterEach(() => client.close());
-
   it('does not dead-letter entries that never ran after a few rolling restarts', async () => {
     const runs: string[] = [];
     const handler = groupHandler('Orders', async (data) => {
       runs.push(String((data as { n: number }).n));
       await sleep(150);
     });
-    for (let n = 0; n < 12; n++) await client.dispatch('Orders', new RedisStreamsRecord({ n }, {}, { key: 'k' }));
+    for (let n = 0; n < 12; n++) await fx.client.dispatch('Orders', new RedisStreamsRecord({ n }, {}, { key: 'k' }));
     // Three instances one after the other, each closed while it runs an entry (a rolling deploy), then a fourth.
     for (const consumer of ['a', 'b', 'c']) {
       const before = runs.length;

@@ -1,19 +1,13 @@
 // `ack: 'manual'` on a partition: the next entry starts only once the one before is acknowledged (`ctx.ack()`), so an
 // entry its handler leaves unacked holds its partition. Found by review: it was finished unacked, the next one ran, its
 // in-order ack was refused, and the replay repeated both in a loop.
-import { RedisStreamsClient, RedisStreamsRecord } from 'nestjs-redis-streams';
+import { RedisStreamsRecord } from 'nestjs-redis-streams';
 import { groupHandler, sleep } from '../../support/handlers.js';
 import { waitFor } from '../../support/redis-server.js';
 import { useStreamFixture } from '../../support/stream-fixture.js';
 
 describe('manual acks on a partition', () => {
   const fx = useStreamFixture({ group: 'G', partitions: { Orders: 1 }, partitionLeaseTime: 1000 });
-  let client: RedisStreamsClient;
-  beforeEach(() => {
-    client = new RedisStreamsClient({ connection: fx.redis.url, keyPrefix: fx.prefix, partitions: { Orders: 1 } });
-  });
-  afterEach(() => client.close());
-
   it('keeps an entry left unacked in its place: the next one starts once it is acked, and nothing loops', async () => {
     const calls: number[] = [];
     let ackLater: (() => Promise<void>) | undefined;
@@ -32,8 +26,8 @@ describe('manual acks on a partition', () => {
       ],
       { consumer: 'a', maxDeliveries: 3 },
     );
-    await client.dispatch('Orders', new RedisStreamsRecord({ n: 0 }, {}, { key: 'k' }));
-    await client.dispatch('Orders', new RedisStreamsRecord({ n: 1 }, {}, { key: 'k' }));
+    await fx.client.dispatch('Orders', new RedisStreamsRecord({ n: 0 }, {}, { key: 'k' }));
+    await fx.client.dispatch('Orders', new RedisStreamsRecord({ n: 1 }, {}, { key: 'k' }));
     await waitFor(() => ackLater !== undefined, 'entry 0 ran');
     await sleep(1500);
     expect(calls).toEqual([0]);
@@ -62,7 +56,7 @@ describe('manual acks on a partition', () => {
     );
     // Emitted together, so that they are read in one batch and each starts as soon as the one before returned.
     await Promise.all(
-      [0, 1, 2, 3, 4, 5].map((n) => client.dispatch('Orders', new RedisStreamsRecord({ n }, {}, { key: 'k' }))),
+      [0, 1, 2, 3, 4, 5].map((n) => fx.client.dispatch('Orders', new RedisStreamsRecord({ n }, {}, { key: 'k' }))),
     );
     await waitFor(() => calls.includes(5), 'entry 5 ran');
     await sleep(1500);

@@ -2,19 +2,13 @@
 // every turn of the read loop calls queue.drain(block), and a drain that times out leaves its waiter in the work
 // queue until the handler ends: one closure more every `block` ms for as long as the handler runs (memory growth
 // without bound for a handler that hangs).
-import { RedisStreamsClient, RedisStreamsRecord } from 'nestjs-redis-streams';
+import { RedisStreamsRecord } from 'nestjs-redis-streams';
 import { groupHandler, sleep } from '../../support/handlers.js';
 import { waitFor } from '../../support/redis-server.js';
 import { useStreamFixture } from '../../support/stream-fixture.js';
 
 describe('replay while a handler runs on', () => {
   const fx = useStreamFixture({ group: 'G', partitions: { Orders: 1 }, partitionLeaseTime: 1000 });
-  let client: RedisStreamsClient;
-  beforeEach(() => {
-    client = new RedisStreamsClient({ connection: fx.redis.url, keyPrefix: fx.prefix, partitions: { Orders: 1 } });
-  });
-  afterEach(() => client.close());
-
   it('does not pile up work-queue waiters', async () => {
     let release!: () => void;
     const hung = new Promise<void>((resolve) => (release = resolve));
@@ -28,7 +22,7 @@ describe('replay while a handler runs on', () => {
       ],
       { consumer: 'a', startId: '0', block: 20, shutdownTimeout: 200 },
     );
-    await client.dispatch('Orders', new RedisStreamsRecord({ n: 0 }, {}, { key: 'k' }));
+    await fx.client.dispatch('Orders', new RedisStreamsRecord({ n: 0 }, {}, { key: 'k' }));
     await waitFor(() => started, 'the handler started');
     // Break the order: the shared connection is killed and comes back ('ready').
     await fx.admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
