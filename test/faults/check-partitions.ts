@@ -35,6 +35,7 @@ export const PARTITION_STATS = [
   'p-overlaps-after-stall',
   'p-overlaps-after-redis-freeze',
   'p-overlaps-after-restart',
+  'p-overlaps-after-clusterdown',
   'p-overlaps-after-failover',
   'p-order-unjudged-lost',
   'p-unowned-no-instance',
@@ -210,6 +211,10 @@ function overlapExcuse(e: PartitionEvidence, first: HandlerRun, second: HandlerR
     return 'p-overlaps-after-redis-freeze';
   if (e.plainFaults.some((f) => f.kind === 'restart' && f.end - f.start >= L / 3 && meets(f, from, to)))
     return 'p-overlaps-after-restart';
+  // A master's freeze or failover that took the whole cluster down (CLUSTERDOWN: every master refuses commands, the
+  // first runner's renewals too) for a third of the lease or more is Redis down for every partition.
+  if (e.faults.some((f) => (f.clusterDownMs ?? 0) >= L / 3 && meets(f, from, to)))
+    return 'p-overlaps-after-clusterdown';
   if (failoversOf(e, q).some((f) => meets(f, from - DELIVERY_LEAD_MS, Math.min(to, second.start))))
     return 'p-overlaps-after-failover';
   return undefined;
