@@ -72,6 +72,18 @@ export const ACK_IN_ORDER = new LuaScript(
   'ack-in-order',
   1,
   `${OWNED_LUA}${FIRST_PENDING_LUA}
+-- The usual case in one scan: the oldest pending entries of the group, up to the newest id given, are exactly the
+-- ids given, all this consumer's.
+local given = {}
+for i = 3, #ARGV do given[#given + 1] = ARGV[i] end
+table.sort(given, before)
+local head = redis.call('XPENDING', KEYS[1], ARGV[1], '-', given[#given], #given + 1)
+local exact = #head == #given
+for i = 1, #head do
+  if not exact then break end
+  exact = head[i][1] == given[i] and head[i][2] == ARGV[2]
+end
+if exact then return redis.call('XACK', KEYS[1], ARGV[1], unpack(given)) end
 local ids = owned(3)
 table.sort(ids, before)
 local n = 0
