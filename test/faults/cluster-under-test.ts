@@ -80,7 +80,14 @@ export class ClusterUnderTest implements RedisUnderTest {
     const to = others[Math.floor(pick * others.length)];
     // A pause after each MIGRATE batch, so commands meet the slot half moved (ASK, TRYAGAIN).
     await this.cluster.moveSlot(slot, to, () => sleep(50));
-    return `slot ${slot} moved from ${from} to ${to}`;
+    // As a careful operator does before anything else: MIGRATE's writes reach the target's replica like any write, so a
+    // target that fails over before its replica caught up loses the slot's keys, durable emits included (README, "Redis
+    // Cluster"). Found by soak seed 33: a partition's reshard and then its new master's failover 0.1 s later.
+    const replicated = await this.cluster.waitForReplication(slot).then(
+      () => '',
+      () => ' (its replica did not catch up)',
+    );
+    return `slot ${slot} moved from ${from} to ${to}${replicated}`;
   }
 
   /**

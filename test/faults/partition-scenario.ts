@@ -82,7 +82,15 @@ export function partitionedOnCluster(seed: number, plan: PartitionPlan, producti
     faults.push({ kind, at, target, ms: Math.floor(random() * 3000), pick: random() });
   }
   faults.sort((a, b) => a.at - b.at);
-  return { ...plan, faults };
+  // While any master is down the whole cluster answers CLUSTERDOWN, so no lease anywhere can be renewed: a lease must
+  // outlast a failover (README, "Partitioned streams"; the harness's node timeout is 1 s, a failover here 1–3 s). The
+  // freezes meant to outlast the lease are stretched with it.
+  const leaseTime = plan.leaseTime + 2000;
+  const stretch = (f: PlannedFault<PartitionFaultKind>): PlannedFault<PartitionFaultKind> =>
+    f.kind === 'p-freeze' || f.kind === 'redis-freeze'
+      ? { ...f, ms: Math.round((f.ms * leaseTime) / plan.leaseTime) }
+      : f;
+  return { ...plan, leaseTime, faults: faults.map(stretch) };
 }
 
 export function describePartitioned(p: PartitionPlan, productionMs: number): string {

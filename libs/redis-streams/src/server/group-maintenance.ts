@@ -112,8 +112,9 @@ export class GroupMaintenance {
     try {
       await this.options.sources.claimAbandoned();
     } catch (err) {
-      if (isNoGroup(err)) await this.recreateGroups();
-      else throw err;
+      if (isNoGroup(err)) return await this.recreateGroups();
+      this.holdOffClaims(); // Redis in trouble (a failover, a reconnect): the holders' refreshes may not have landed
+      throw err;
     }
   }
 

@@ -88,6 +88,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.writes = new WriteTracker(
       (message) => {
         logger.error(`${message} (${this.describe})`);
+        // A write that failed (a connection lost, a failover under way) may have taken others' refreshes with it.
+        this.maintenance.holdOffClaims();
       },
       () => this.recreateGroups(),
     );
@@ -152,6 +154,8 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.commands.on('ready', this.onReconnect);
     this.commands.on('-node', this.onReconnect);
     this.commands.on('close', this.onDisconnect);
+    // A Cluster's node connection that fails (its master killed) says so before '-node', which waits for a new slot map.
+    this.commands.on('node error', this.onDisconnect);
     await this.settle('creating its consumer groups', () => this.maintenance.ensureGroups());
     if (this.ordered) await this.settle('loading its scripts', () => this.loadInOrderScripts());
     // Upkeep first: the entries recovery takes are kept fresh while it goes on.
@@ -622,6 +626,7 @@ export class GroupReader extends StreamReader implements EntryOutcomes {
     this.commands.off('ready', this.onReconnect);
     this.commands.off('-node', this.onReconnect);
     this.commands.off('close', this.onDisconnect);
+    this.commands.off('node error', this.onDisconnect);
     this.ledger.flushAcks();
     // Redis may be unreachable: what isn't written by then stays pending and is recovered later.
     if (!(await this.writes.settle(CLOSE_WRITES_MS))) {
