@@ -119,16 +119,9 @@ export class FaultSchedule {
     this.stopped = true;
   }
 
-  /** Starts a slot again; a start can fail while Redis restarts (listen() can't connect), so it is retried. */
-  async restartSlot(slot: number): Promise<void> {
-    for (let attempt = 1; !this.stopped; attempt++) {
-      try {
-        return await this.pool.start(slot);
-      } catch (err) {
-        if (attempt >= 10) throw err;
-        await sleep(1000);
-      }
-    }
+  /** Starts a slot again (retried: see `startRetrying`). */
+  restartSlot(slot: number): Promise<void> {
+    return startRetrying(this.pool, slot, () => this.stopped);
   }
 
   private async kill(f: PlannedFault): Promise<Partial<AppliedFault>> {
@@ -249,5 +242,20 @@ export class FaultSchedule {
       await sleep(100);
     }
     return { detail: `${group} destroyed`, ...destroyed, error: 'no reader recreated the group within 20 s' };
+  }
+}
+
+/**
+ * Starts a worker slot, retried up to 10 times a second apart while `stopped()` is false: a start fails while Redis
+ * restarts (listen() can't connect) or a cluster settles.
+ */
+export async function startRetrying(pool: WorkerPool, slot: number, stopped: () => boolean): Promise<void> {
+  for (let attempt = 1; !stopped(); attempt++) {
+    try {
+      return await pool.start(slot);
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await sleep(1000);
+    }
   }
 }

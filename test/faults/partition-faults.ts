@@ -6,6 +6,7 @@
 import { StreamHistory } from 'nestjs-redis-streams';
 import type { WorkerPool } from '../chaos/chaos-processes.js';
 import { ClusterUnderTest } from './cluster-under-test.js';
+import { startRetrying } from './fault-schedule.js';
 import { readEventLogs } from './event-log.js';
 import type { Locks } from './locks.js';
 import type { RedisUnderTest } from './redis-under-test.js';
@@ -66,16 +67,9 @@ export class PartitionSchedule {
     this.stopped = true;
   }
 
-  /** Starts an instance slot; a start can fail while Redis restarts or a cluster settles, so it is retried. */
-  async startSlot(slot: number): Promise<void> {
-    for (let attempt = 1; !this.stopped; attempt++) {
-      try {
-        return await this.pool.start(slot);
-      } catch (err) {
-        if (attempt >= 10) throw err;
-        await sleep(1000);
-      }
-    }
+  /** Starts an instance slot (retried: see `startRetrying`). */
+  startSlot(slot: number): Promise<void> {
+    return startRetrying(this.pool, slot, () => this.stopped);
   }
 
   private apply(f: PlannedFault<PartitionFaultKind>): Promise<void> {
